@@ -1,0 +1,1 @@
+"""The unit's daemon and composition root: config, frame sources, GPIO, capture loop, CLI."""

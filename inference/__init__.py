@@ -1,0 +1,1 @@
+"""Plate detection and reading: model runtime, detector, OCR, tracker. Never imports appliance."""

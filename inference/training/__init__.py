@@ -1,0 +1,1 @@
+"""Training pipeline (synthetic plates, training, export). Needs the `train` extra; the unit never imports it."""

@@ -1,0 +1,1 @@
+"""Unit identity and keys, agency enrolment, trust anchors, signed updates, zeroisation."""

@@ -1,0 +1,1 @@
+"""Encrypted ring-buffer store on SQLite: key hierarchy, retention, holds, evidence, access log."""

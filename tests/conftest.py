@@ -1,0 +1,1 @@
+"""Shared fixtures. Tests write only under tmp_path and never touch ../shared/data."""
