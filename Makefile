@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: the runtime needs venv; tests also need Chromium (console browser tests),
 # fonts (synthetic plates), shellcheck/nftables/systemd (image-build checks).
 APT_RUN := python3-venv
-APT_TEST := $(APT_RUN) chromium fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf shellcheck nftables systemd
+APT_TEST := $(APT_RUN) chromium fonts-dejavu-core fonts-dejavu-extra fonts-urw-base35 fonts-liberation2 fonts-freefont-ttf shellcheck nftables systemd
 
 .PHONY: run test lint bench clean apt-run apt-test
 
