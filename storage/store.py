@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from inference.types import Read
-from storage import access
+from storage import access, report
 from storage.auditlog import AuditLog, Verification
 from storage.codec import alert_dict, alert_from_dict, dumps, loads, read_meta
 from storage.custody import Custody
@@ -221,6 +221,18 @@ class Store(Custody):
             self._audit.append("audit_view", ctx=ctx, terms={"since": since, "until": until},
                                result_count=len(entries))
         return entries
+
+    def audit_report(self, ctx: AccessContext, out_dir: str | os.PathLike | None = None, *,
+                     since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        """Per-user/per-purpose summary of the access log (and CSV/JSON files in `out_dir`)."""
+        access.require(ctx)
+        with self._tx("writing an audit report"):
+            summary = report.summarise(self._audit.entries(since, until))
+            self._audit.append("audit_report", ctx=ctx, terms={"since": since, "until": until},
+                               result_count=summary["entries"])
+        if out_dir is not None:
+            report.write_report(summary, out_dir)
+        return summary
 
     def verify_access_log(self, public_key: Ed25519PublicKey | None = None
                           ) -> tuple[bool, int | None]:
