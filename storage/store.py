@@ -113,18 +113,26 @@ class Store(Custody):
     # -- ingest (system) --------------------------------------------------------------------
     def add_read(self, read: Read) -> None:
         """Store one read, sealed; durable (committed) on return. May evict to fit the budget."""
-        meta = dumps(read_meta(read))
+        self.add_reads([read])
+
+    def add_reads(self, reads: Iterable[Read]) -> int:
+        """Store several reads in one transaction (one fsync): all or none. Returns the count."""
+        batch = [(read, dumps(read_meta(read))) for read in reads]
         try:
-            with self._tx("storing a read"):
-                self._insert_read(read, meta)
+            with self._tx("storing reads"):
+                for read, meta in batch:
+                    self._insert_read(read, meta)
                 if self._ring.over_budget() > 0:
                     self._ring.evict()
         except sqlite3.IntegrityError:
-            raise DuplicateError(f"read {read.read_id} is already stored") from None
+            ids = ", ".join(r.read_id for r, _ in batch[:3])
+            raise DuplicateError(f"read already stored (batch of {len(batch)}: {ids}); "
+                                 "nothing from this call was stored") from None
         except Exception:
             self.insert_failures += 1
             raise
         self._after_shred()
+        return len(batch)
 
     def _insert_read(self, read: Read, meta: bytes) -> None:
         key = self._keys.current()

@@ -1,5 +1,7 @@
 """[storage]: the encrypted ring-buffer store."""
 
+from typing import Literal
+
 from pydantic import Field
 
 from appliance.config.base import Section
@@ -12,3 +14,7 @@ class StorageConfig(Section):
     period_h: float = Field(24, gt=0, le=24 * 31, description="Length of a data-key period (crypto-shredding granularity).")
     keep_images: bool = Field(True, description="Store the plate crop and an overview image with each read.")
     kek_file: str = Field("keys/kek.bin", description="Key-encryption key file (0600), relative to data_dir, or 'credential:NAME' for a systemd credential.")
+    synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL", description="SQLite durability: FULL = every stored read survives a power cut "
+        "(fsync per commit); NORMAL = survives a crash of the process, may lose the last reads "
+        "on power loss.")
