@@ -24,7 +24,8 @@ def summarise(entries: list[dict[str, Any]]) -> dict[str, Any]:
     for e in entries:
         if e.get("detail", {}).get("security_event"):
             security += 1
-        if e["action"] not in DATA_ACTIONS:
+        live = e["action"].startswith("live")  # console live view/snapshot/detections
+        if e["action"] not in DATA_ACTIONS and not live:
             continue
         key = (e["user"], e["organisation"], e["role"])
         u = users.setdefault(key, {"user": key[0], "organisation": key[1], "role": key[2],
@@ -40,7 +41,7 @@ def summarise(entries: list[dict[str, Any]]) -> dict[str, Any]:
         p = purposes[e.get("purpose") or ""]
         p["accesses"] += 1
         p["users"].add(e["user"])
-        if e["action"] in QUERY_ACTIONS and not e.get("case_number"):
+        if (e["action"] in QUERY_ACTIONS or live) and not e.get("case_number"):
             u["without_case"] += 1
             no_case.append({k: e.get(k) for k in ("seq", "utc", "user", "organisation", "role",
                                                   "action", "purpose", "result_count")}
