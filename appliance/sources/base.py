@@ -164,7 +164,7 @@ class Faults:
 
 
 class Pacer:
-    """Sleeps so that reads come no faster than `fps` (a camera's frame clock). fps None = no pacing.
+    """Sleeps so reads come no faster than `fps` (a camera's frame clock); fps None = no pacing.
 
     A late frame does not bank time: the schedule restarts from now, as a sensor would.
     """

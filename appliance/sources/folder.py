@@ -57,6 +57,6 @@ class FolderSource(BaseSource):
                 self.skipped.append(path.name)
                 logger.warning("folder source: cannot decode %s; skipped", path)
             if misses >= len(self._files):
-                raise SourceError(f"folder source: none of the images in {self.path} can be decoded")
+                raise SourceError(f"folder source: no image in {self.path} can be decoded")
         self._pacer.wait()
         return stamp(image, None, metadata={"file": path.name})

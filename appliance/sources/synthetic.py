@@ -136,7 +136,8 @@ class SyntheticScene:
             v = Vehicle(
                 index=len(self._vehicles), text=random_plate_text(r), start=self._next_start,
                 frames=max(6, int(r.uniform(1.0, 2.0) * fps)), leftward=r.random() < 0.5,
-                plate_w=plate_w, y=r.randint(self.height // 3, max(self.height // 3, self.height - body_h - 20)),
+                plate_w=plate_w,
+                y=r.randint(self.height // 3, max(self.height // 3, self.height - body_h - 20)),
                 body_bgr=tuple(r.randint(30, 220) for _ in range(3)), skew_deg=r.uniform(-6, 6),
                 state=r.choice(STATES))
             self._vehicles.append(v)
