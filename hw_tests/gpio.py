@@ -33,7 +33,7 @@ def _gap(rig) -> float:
 
 
 def check_trigger(report: Report, devices: Devices, rig, options: Options) -> None:
-    cfg, jig = rig.config.gpio, options.jig_trigger_pin
+    cfg, jig = rig.config.gpio, rig.jig_pin("trigger")
     if devices.trigger is None:
         report.skip("trigger", "gpio.trigger_pin not set (no trigger fitted)")
         return
@@ -73,7 +73,7 @@ def check_trigger(report: Report, devices: Devices, rig, options: Options) -> No
 
 
 def check_tamper(report: Report, devices: Devices, rig, options: Options) -> None:
-    cfg, jig = rig.config.gpio, options.jig_tamper_pin
+    cfg, jig = rig.config.gpio, rig.jig_pin("tamper")
     if devices.tamper is None:
         report.skip("tamper", "gpio.tamper_pin not set (no tamper switch fitted)")
         return
@@ -111,7 +111,7 @@ def check_tamper(report: Report, devices: Devices, rig, options: Options) -> Non
 def check_led(report: Report, devices: Devices, rig, options: Options) -> None:
     from gpiozero import DigitalInputDevice
 
-    cfg, jig = rig.config.gpio, options.jig_led_pin
+    cfg, jig = rig.config.gpio, rig.jig_pin("led")
     if devices.led is None:
         report.skip("led", "gpio.led_pin not set (no status LED fitted)")
         return

@@ -90,6 +90,10 @@ class HardwareRig:
             cam = cam.model_copy(update={"source": "picamera2"})
         return build_source(cam)
 
+    def jig_pin(self, role: str) -> int | None:
+        """The jig pin for `role` ("trigger", "tamper", "led"), from the command line."""
+        return self.options.jig_pin(role)
+
     def pin_factory(self):
         if self._factory is None:
             self._factory = resolve_pin_factory(None)
@@ -113,7 +117,8 @@ class HardwareRig:
 
 # --- simulation ---------------------------------------------------------------------------
 
-SIM_GPIO = GpioConfig(illuminator_mode="off", trigger_pin=17, tamper_pin=27, led_pin=22)
+SIM_GPIO = GpioConfig(illuminator_mode="off", trigger_pin=17, tamper_pin=27, led_pin=22,
+                      input_bounce_s=0.01)
 SIM_JIG = {"trigger": 23, "tamper": 24, "led": 25}
 SIM_CAMERA = CameraConfig(source="synthetic", width=640, height=360, fps=30.0)
 
@@ -240,9 +245,6 @@ class SimRig:
         from gpiozero.pins.mock import MockFactory, MockPWMPin
 
         self.options = options or Options()
-        for role, pin in SIM_JIG.items():
-            if self.options.jig_pin(role) is None:
-                setattr(self.options, f"jig_{role}_pin", pin)
         self.faults = faults or SimFaults()
         self.config = config or AlprConfig(camera=SIM_CAMERA, gpio=SIM_GPIO)
         self._recognizer_factory = recognizer_factory
@@ -253,14 +255,19 @@ class SimRig:
     def _wire_jig(self) -> None:
         """Create the jig wires before any device claims the pins."""
         loopback, g = _loopback_pin_class(), self.config.gpio
-        wires = {"trigger": (self.options.jig_trigger_pin, g.trigger_pin),
-                 "tamper": (self.options.jig_tamper_pin, g.tamper_pin),
-                 "led": (g.led_pin, self.options.jig_led_pin)}  # the LED pin drives the sense pin
+        wires = {"trigger": (self.jig_pin("trigger"), g.trigger_pin),
+                 "tamper": (self.jig_pin("tamper"), g.tamper_pin),
+                 "led": (g.led_pin, self.jig_pin("led"))}  # the LED pin drives the sense pin
         for role, (out_pin, in_pin) in wires.items():
             if out_pin is None or in_pin is None:
                 continue
             target = None if role in self.faults.cut_wires else self.factory.pin(in_pin)
             self.factory.pin(out_pin, pin_class=loopback, input_pin=target)
+
+    def jig_pin(self, role: str) -> int | None:
+        """The jig pin for `role`: the one given, else the simulated jig's."""
+        pin = self.options.jig_pin(role)
+        return SIM_JIG[role] if pin is None else pin
 
     def camera(self, purpose: str) -> SimCamera:
         from appliance.sources.synthetic import SyntheticSource
