@@ -31,7 +31,8 @@ def make_video(path, frames=12, size=(160, 120), fps=10.0):
 def make_folder(path, n=5, size=(64, 48)):
     path.mkdir()
     for i in range(n):
-        cv2.imwrite(str(path / f"img_{i:03d}.png"), np.full((size[1], size[0], 3), i * 40, np.uint8))
+        img = np.full((size[1], size[0], 3), i * 40, np.uint8)
+        cv2.imwrite(str(path / f"img_{i:03d}.png"), img)
     return path
 
 

@@ -41,7 +41,8 @@ def test_drop_every_leaves_sequence_gaps():
     assert seqs == [1, 2, 4, 5, 7, 8]
 
 
-@pytest.mark.parametrize("kind,exc", [("timeout", CameraTimeout), ("disconnect", CameraDisconnected)])
+@pytest.mark.parametrize("kind,exc",
+                         [("timeout", CameraTimeout), ("disconnect", CameraDisconnected)])
 def test_fail_after_raises_camera_loss(kind, exc):
     src = synth(fail_after=2, failure=kind)
     with src:
