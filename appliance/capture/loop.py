@@ -38,8 +38,10 @@ class CaptureLoop:
                  config: CaptureConfig, *,
                  lores_size: tuple[int, int] = (320, 180), illuminator: Any = None,
                  cpu_temp: Callable[[], float | None] = lambda: None,
-                 clock_synced: Callable[[], bool] = lambda: False, max_frames: int | None = None):
+                 clock_synced: Callable[[], bool] = lambda: False, max_frames: int | None = None,
+                 illuminator_period_s: float = ILLUMINATOR_PERIOD_S):
         self.source, self.recognizer, self.sink, self.config = source, recognizer, sink, config
+        self.illuminator_period_s = illuminator_period_s
         self.lores_size, self.illuminator, self.max_frames = lores_size, illuminator, max_frames
         self._cpu_temp, self._clock_synced = cpu_temp, clock_synced
         self.gate = MotionGate(enabled=config.motion_gate, threshold=config.motion_threshold,
@@ -76,15 +78,18 @@ class CaptureLoop:
         self.gate.start_burst(seconds, time.monotonic())
         logger.info("capture burst for %.1fs", seconds)
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop capture, finish queued frames, flush the recognizer, deliver every read."""
+    def stop(self, timeout_s: float = 60.0, capture_join_s: float = 5.0) -> None:
+        """Stop capture, finish queued frames, flush the recognizer, deliver every read.
+
+        A camera hung inside read() is given capture_join_s; the queued work is finished anyway.
+        """
         self._stop.set()
         stop_source = getattr(self.source, "stop", None)
         if isinstance(stop_source, threading.Event):
             stop_source.set()  # ends a reconnect backoff at once
-        self._capture_thread.join(timeout_s)
+        self._capture_thread.join(capture_join_s)
         if self._capture_thread.is_alive():
-            logger.error("capture thread did not stop within %.0fs (camera hung)", timeout_s)
+            logger.error("capture thread did not stop within %.0fs (camera hung)", capture_join_s)
         self.queue.close()
         for t in self._workers:
             t.join(timeout_s)
@@ -150,7 +155,7 @@ class CaptureLoop:
         if ill is None:
             return
         try:
-            if now - self._last_illum >= ILLUMINATOR_PERIOD_S:
+            if now - self._last_illum >= self.illuminator_period_s:
                 self._last_illum = now
                 if ill.update(float(lores.mean()), now, self._cpu_temp()):
                     notify = getattr(self.source, "notify_ir_change", None)

@@ -27,10 +27,14 @@ class NewestWinsQueue(Generic[T]):
         self.put_count = 0
 
     def put(self, item: T) -> T | None:
-        """Add item; return the item it evicted (already counted in `dropped`), if any."""
+        """Add item; return the item it evicted (already counted in `dropped`), if any.
+
+        After close() (shutdown past a hung camera) the item itself is dropped and counted.
+        """
         with self._cond:
             if self._closed:
-                raise RuntimeError("queue is closed")
+                self.dropped += 1
+                return item
             evicted = None
             if len(self._items) >= self.maxsize:
                 evicted = self._items.popleft()

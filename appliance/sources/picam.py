@@ -98,6 +98,8 @@ class Picamera2Source(BaseSource):
             image = request.make_array("main")
             yuv = request.make_array("lores")
             meta = request.get_metadata()
+        except Exception as exc:  # a bad buffer means a sick camera: reopen it
+            raise CameraDisconnected(f"picamera2: cannot read the request: {exc}") from exc
         finally:
             request.release()
             self.requests_released += 1

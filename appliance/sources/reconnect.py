@@ -31,9 +31,17 @@ class ReconnectingSource:
         self.connected = False
         self.last_error: str | None = None
         self.lost_since: float | None = None
+        self._pending = False  # camera absent at open(): reconnect before the first read
 
     def open(self) -> None:
-        self.source.open()
+        """Open the camera; if it is missing now, the first read() keeps trying (with backoff)."""
+        self.stop.clear()
+        try:
+            self.source.open()
+        except CAMERA_LOSS as exc:
+            self._lost(exc)
+            self._pending = True
+            return
         self.connected = True
 
     def close(self) -> None:
@@ -54,16 +62,22 @@ class ReconnectingSource:
             notify()
 
     def read(self) -> Frame:
+        if self._pending:
+            self._pending = False
+            self._reconnect()
         while True:
             try:
                 return self.source.read()
             except CAMERA_LOSS as exc:
-                self.losses += 1
-                self.connected = False
-                self.last_error = str(exc)
-                self.lost_since = time.monotonic()
-                logger.warning("camera lost (%s): %s; reconnecting", self.name, exc)
+                self._lost(exc)
                 self._reconnect()
+
+    def _lost(self, exc: Exception) -> None:
+        self.losses += 1
+        self.connected = False
+        self.last_error = str(exc)
+        self.lost_since = time.monotonic()
+        logger.warning("camera lost (%s): %s; reconnecting", self.name, exc)
 
     def _reconnect(self) -> None:
         delay = self.initial_s

@@ -240,6 +240,11 @@ class SyntheticSource(BaseSource):
         self._pacer = Pacer(fps if pace else None)
         self._t = 0  # scene time in frames; keeps running across reconnects, like the road
         self._truth: dict[int, dict] = {}
+        self.ir_notifications = 0
+
+    def notify_ir_change(self) -> None:
+        """Recorded like a camera's flush request (the scene's look is fixed by `night`)."""
+        self.ir_notifications += 1
 
     def _open(self) -> None:
         pass
