@@ -58,6 +58,10 @@ def _check(report: Report, m: dict, rig, options: Options) -> None:
         if exposures else None, brightness_median=brightness, focus_median=focus,
         focus_min=min(m["focus"]), configured={"width": cam.width, "height": cam.height,
                                                "fps": cam.fps, "exposure_us": cam.exposure_us})
+    monotonic = all(b > a for a, b in zip(m["mono"], m["mono"][1:], strict=False)) and \
+        all(b > a for a, b in zip(m["seq"], m["seq"][1:], strict=False))
+    report.check("timestamps", monotonic, monotonic, "increasing",
+                 detail="" if monotonic else "frame times or sequence numbers go backwards")
     shapes = set(m["shape"])
     report.check("resolution", shapes == {(cam.height, cam.width)},
                  [f"{w}x{h}" for h, w in sorted(shapes)], f"== {cam.width}x{cam.height}")

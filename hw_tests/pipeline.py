@@ -52,6 +52,9 @@ def score(expected: list[str], plates: list[str]) -> tuple[int, list[str], list[
 
 def run(rig, options: Options) -> Report:
     report = Report(NAME, rig.simulate)
+    if not rig.simulate and not options.plate:
+        report.error = "no expected plate: give --plate TEXT of the printed test plate"
+        return report
     recognizer, why = rig.recognizer()
     if recognizer is None:
         report.skip("read_rate", why)
@@ -66,9 +69,6 @@ def run(rig, options: Options) -> Report:
             source.close()
     finally:
         recognizer.close()
-    if expected is None:
-        report.error = "no expected plate: give --plate TEXT of the printed test plate"
-        return report
     plates = [r.plate for r in reads]
     matched, missed, false_reads = score(expected, plates)
     rate = matched / len(expected) if expected else 0.0

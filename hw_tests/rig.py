@@ -108,8 +108,8 @@ class HardwareRig:
     def recognizer(self):
         return load_recognizer(self.config)
 
-    def expected_plates(self, source) -> list[str] | None:
-        return [self.options.plate.upper()] if self.options.plate else None
+    def expected_plates(self, source) -> list[str]:
+        return [self.options.plate.upper()] if self.options.plate else []
 
     def close(self) -> None:
         pass
