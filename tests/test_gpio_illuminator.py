@@ -37,12 +37,18 @@ def values(factory) -> list[float]:
     return [float(s.state) for s in factory.pin(PIN).states]
 
 
+def seen(ir: Illuminator, ambient: float, gain: float) -> float:
+    """What the camera measures: ambient light plus what our IR adds (gain at full cap)."""
+    return ambient + gain * ir.duty / 0.8
+
+
 def test_auto_hysteresis_switches_only_outside_the_band(factory):
     ir = make(factory, ir_on_below=40, ir_off_above=70)
     assert not ir.is_on and ir.duty == 0.0
-    changes = [ir.update(level, now=i, cpu_temp_c=50.0)
-               for i, level in enumerate([100, 50, 41, 39, 50, 69, 70, 71, 60, 41])]
-    assert changes == [False, False, False, True, False, False, False, True, False, False]
+    ambient = [100, 50, 41, 39, 39, 50, 69, 70, 71, 60, 41]
+    changes = [ir.update(seen(ir, a, gain=30), now=i, cpu_temp_c=50.0)
+               for i, a in enumerate(ambient)]
+    assert changes == [False, False, False, True, False, False, False, False, True, False, False]
     assert not ir.is_on
     assert values(factory) == [0.0, 0.8, 0.0]
     assert len(factory.pin(PIN).states) == 3
@@ -52,6 +58,7 @@ def test_auto_hysteresis_switches_only_outside_the_band(factory):
 def test_dwell_holds_the_state_for_the_minimum_time(factory):
     ir = make(factory, ir_min_dwell_s=60)
     assert ir.update(10, now=1000.0, cpu_temp_c=None)  # first switch: no dwell to wait for
+    assert not ir.update(10, now=1001.0, cpu_temp_c=None)  # IR adds nothing in this scene
     assert not ir.update(200, now=1030.0, cpu_temp_c=None)
     assert not ir.update(200, now=1059.9, cpu_temp_c=None)
     assert ir.update(200, now=1060.0, cpu_temp_c=None) and not ir.is_on
@@ -59,6 +66,44 @@ def test_dwell_holds_the_state_for_the_minimum_time(factory):
     assert ir.update(5, now=1120.0, cpu_temp_c=None) and ir.is_on
     assert values(factory) == [0.0, 0.8, 0.0, 0.8]
     assert ir.state()["last_switch"] == 1120.0
+
+
+def test_strong_ir_does_not_switch_itself_off_at_night(factory):
+    """IR lifts the scene far above ir_off_above; its own light must not count as daylight."""
+    ir = make(factory, ir_min_dwell_s=60)
+    changes = sum(ir.update(seen(ir, 20, gain=110), now=t, cpu_temp_c=50.0)
+                  for t in range(0, 3600, 1))
+    assert changes == 1 and ir.is_on
+    state = ir.state()
+    assert state["ir_boost"] == pytest.approx(110) and state["ambient_level"] == pytest.approx(20)
+    assert values(factory) == [0.0, 0.8]
+
+
+def test_dawn_and_dusk_switch_once_each(factory):
+    ir = make(factory, ir_min_dwell_s=60)
+    ramp = [20 + 130 * t / 3600 for t in range(3600)]  # an hour of dawn: 20 -> 150
+    ramp += ramp[::-1]  # and dusk
+    switch_times = [t for t, a in enumerate(ramp)
+                    if ir.update(seen(ir, a, gain=110), now=t, cpu_temp_c=50.0)]
+    assert len(switch_times) == 3  # on at the start, off at dawn, on at dusk
+    dawn, dusk = switch_times[1], switch_times[2]
+    assert ramp[dawn] > 70 and ramp[dawn - 1] <= 70 + 0.1
+    assert ramp[dusk] < 40 and ramp[dusk - 1] >= 40 - 0.1
+
+
+def test_derating_dims_the_ir_without_fooling_auto(factory):
+    ir = make(factory, ir_min_dwell_s=0)
+    assert ir.update(seen(ir, 20, gain=110), now=0, cpu_temp_c=50.0)
+    assert not ir.update(seen(ir, 20, gain=110), now=1, cpu_temp_c=50.0)  # learns the boost
+    for t, temp in enumerate([77.5, 84.0, 86.0, 60.0], start=2):
+        assert not ir.update(seen(ir, 20, gain=110), now=t, cpu_temp_c=temp)
+        assert ir.is_on and ir.state()["ambient_level"] == pytest.approx(20, abs=0.5)
+
+
+def test_manual_on_has_no_baseline(factory):
+    ir = make(factory, illuminator_mode="on")
+    ir.update(150, now=0, cpu_temp_c=None)
+    assert ir.state()["ir_boost"] is None and ir.state()["ambient_level"] == 150
 
 
 @settings(max_examples=40, deadline=None)
@@ -154,6 +199,7 @@ def test_bad_light_levels(factory):
 def test_time_going_backwards_restarts_the_dwell(factory):
     ir = make(factory, ir_min_dwell_s=60)
     assert ir.update(0, now=1000, cpu_temp_c=None)
+    assert not ir.update(0, now=1001, cpu_temp_c=None)
     assert not ir.update(255, now=10, cpu_temp_c=None)  # clock went back: hold, don't flap
     assert not ir.update(255, now=69, cpu_temp_c=None)
     assert ir.update(255, now=70, cpu_temp_c=None)

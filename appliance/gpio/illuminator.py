@@ -2,7 +2,10 @@
 
 Auto mode switches on the light level the capture loop passes in (mean scene brightness or the
 camera's lux), with hysteresis (on below one threshold, off above a higher one) and a minimum
-dwell between switches, because IR light raises the very brightness it is judged by. The duty
+dwell between switches. IR light raises the very brightness it is judged by, so the light it
+adds is measured on the first reading after switching on and subtracted (scaled by the duty)
+before the switch-off test; otherwise a strong illuminator would switch itself off every
+dwell period all night. The duty
 is capped and derated linearly with the CPU temperature. Time and temperature are passed in,
 so the logic is deterministic and testable; nothing here reads a clock.
 """
@@ -69,6 +72,10 @@ class Illuminator(GpioDevice):
         self._derate = 1.0
         self._cpu_temp_c: float | None = None
         self._level: float | None = None
+        self._ambient_level: float | None = None
+        self._boost_base: float | None = None  # ambient level when auto switched IR on
+        self._boost: float | None = None  # level the IR adds at duty _boost_duty
+        self._boost_duty = 0.0
         self.switches = 0  # on/off transitions since start (a flapping light shows here)
         self._apply()
 
@@ -100,6 +107,7 @@ class Illuminator(GpioDevice):
             "duty": 0.0 if closed else self.duty, "max_duty": self._cfg.illuminator_max_duty,
             "derate": round(self._derate, 3), "thermal_cutoff": self._derate == 0.0,
             "cpu_temp_c": self._cpu_temp_c, "light_level": self._level,
+            "ambient_level": self._ambient_level, "ir_boost": self._boost,
             "auto_input": self._cfg.ir_auto_input, "last_switch": self._last_switch,
             "switches": self.switches, "pin": self._cfg.illuminator_pin, "closed": closed,
         }
@@ -120,7 +128,9 @@ class Illuminator(GpioDevice):
         self._level = brightness
         self._cpu_temp_c = cpu_temp_c
         self._derate = derate_factor(cpu_temp_c, self._cfg.derate_start_c, self._cfg.derate_stop_c)
-        changed = self._switch(self._decide(brightness, now), now, reason="auto")
+        self._learn_boost(brightness)
+        self._ambient_level = self._ambient(brightness)  # under the duty this frame saw
+        changed = self._switch(self._decide(self._ambient_level, now), now, reason="auto")
         self._apply()
         return changed
 
@@ -136,6 +146,22 @@ class Illuminator(GpioDevice):
             changed = self._switch(mode == "on", now, reason=f"mode {mode}")
         self._apply()
         return changed
+
+    def _learn_boost(self, level: float | None) -> None:
+        """First reading after an auto switch-on: how much our own IR adds to the level."""
+        duty = float(self._device.value)  # the duty this frame was exposed under
+        if level is None or not self._on or self._boost_base is None or self._boost is not None \
+                or duty <= 0:
+            return
+        self._boost, self._boost_duty = max(0.0, level - self._boost_base), duty
+        logger.info("IR illuminator adds %.1f to the light level at duty %.2f",
+                    self._boost, duty)
+
+    def _ambient(self, level: float | None) -> float | None:
+        """The light level without our own IR (what the thresholds are about)."""
+        if level is None or not self._on or not self._boost:
+            return level
+        return level - self._boost * float(self._device.value) / self._boost_duty
 
     def _decide(self, level: float | None, now: float) -> bool:
         if self._mode != "auto":
@@ -158,6 +184,10 @@ class Illuminator(GpioDevice):
         self._on = on
         self._last_switch = now
         self.switches += 1
+        # Learn the IR's own contribution only from an auto switch-on, against the level
+        # that caused it; a manual "on" has no dark baseline.
+        self._boost_base = self._level if on and reason == "auto" else None
+        self._boost = None
         logger.info("IR illuminator %s (%s, light level %s, derate %.2f)",
                     "on" if on else "off", reason, self._level, self._derate)
         return True
