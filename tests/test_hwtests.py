@@ -35,7 +35,7 @@ def checks(report: Report) -> dict:
 
 def test_all_simulated_exits_zero_and_writes_reports(tmp_path, capsys):
     assert main(["hwtest", "all", "--simulate", "--report-dir", str(tmp_path),
-                 "--frames", "12"]) == 0
+                 "--frames", "12", "--pipeline-frames", "150"]) == 0
     out = capsys.readouterr().out
     reports = {json.loads(p.read_text())["test"]: json.loads(p.read_text())
                for p in tmp_path.glob("*.json")}
