@@ -12,6 +12,7 @@ Each test module runs the same checks over either backend.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -131,6 +132,8 @@ class SimFaults:
     blur: bool = False  # lens out of focus
     ir_gain: float = 2.5  # how much IR lights the scene; 0 = dead IR LEDs
     cut_wires: tuple[str, ...] = ()  # jig wires not connected: "trigger", "tamper", "led"
+    fps_scale: float = 1.0  # sensor frame clock vs camera.fps; 0.5 = a sensor at half rate
+    drop_every: int = 0  # every Nth frame lost inside the camera (sequence gap)
     cpu_temp_c: float | None = 55.0  # simulated CPU sensor
 
 
@@ -192,16 +195,25 @@ def _loopback_pin_class():
 
 
 class SimCamera:
-    """The synthetic scene through a fake sensor: IR on the illuminator pin brightens it."""
+    """The synthetic scene through a fake sensor: IR on the illuminator pin brightens it.
+
+    With `frame_period` the frames carry the sensor's own frame clock (seq x period from
+    open) instead of the time they were drawn, so the fps a test measures is the sensor's,
+    not how busy the machine running the simulation is.
+    """
 
     name = "sim-camera"
 
-    def __init__(self, inner, ir_duty: Callable[[], float], faults: SimFaults):
+    def __init__(self, inner, ir_duty: Callable[[], float], faults: SimFaults,
+                 frame_period: float | None = None):
         self.inner, self._ir_duty, self.faults = inner, ir_duty, faults
+        self.frame_period = frame_period
         self.last_frame = None
+        self._t0 = (0.0, 0.0)
 
     def open(self) -> None:
         self.inner.open()
+        self._t0 = (time.monotonic(), time.time())
 
     def close(self) -> None:
         self.inner.close()
@@ -230,6 +242,9 @@ class SimCamera:
         if frame.lores is not None:
             frame.lores = cv2.convertScaleAbs(frame.lores, alpha=alpha, beta=beta)
         frame.ir_on = duty > 0
+        if self.frame_period:
+            frame.mono_time = self._t0[0] + frame.seq * self.frame_period
+            frame.wall_time = self._t0[1] + frame.seq * self.frame_period
         self.last_frame = frame
         return frame
 
@@ -270,14 +285,17 @@ class SimRig:
         return SIM_JIG[role] if pin is None else pin
 
     def camera(self, purpose: str) -> SimCamera:
+        from appliance.sources import Faults
         from appliance.sources.synthetic import SyntheticSource
 
-        cam = self.config.camera
+        cam, f = self.config.camera, self.faults
         inner = SyntheticSource(cam.width, cam.height, cam.fps, seed=cam.synthetic_seed,
-                                night=purpose == "illuminator", pace=purpose != "pipeline",
+                                night=purpose == "illuminator", pace=False,
                                 lores_size=(cam.lores_width, cam.lores_height),
-                                exposure_us=cam.exposure_us, analogue_gain=cam.analogue_gain)
-        camera = SimCamera(inner, self._ir_duty, self.faults)
+                                exposure_us=cam.exposure_us, analogue_gain=cam.analogue_gain,
+                                faults=Faults(drop_every=f.drop_every))
+        period = 1.0 / (cam.fps * f.fps_scale) if purpose == "camera" else None
+        camera = SimCamera(inner, self._ir_duty, f, frame_period=period)
         self.cameras.append(camera)
         return camera
 

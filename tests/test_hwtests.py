@@ -50,7 +50,7 @@ def test_all_simulated_exits_zero_and_writes_reports(tmp_path, capsys):
         assert "no models" in pipeline["reason"]
     else:
         assert pipeline["status"] == "pass", pipeline
-    assert reports["camera"]["measurements"]["fps"] > 24
+    assert reports["camera"]["measurements"]["fps"] == pytest.approx(30, rel=0.01)
     assert reports["illuminator"]["measurements"]["delta"] >= 15
 
 
@@ -81,6 +81,20 @@ def test_defocused_lens_fails_only_focus(make_rig):
     assert c["focus"].ok is False and c["focus"].value < 50
     assert c["brightness"].ok and c["fps"].ok and c["exposure"].ok and c["resolution"].ok
     assert report.exit_code() == EXIT_FAIL
+
+
+def test_slow_sensor_fails_fps(make_rig):
+    report = execute("camera", make_rig(SimFaults(fps_scale=0.5)), Options(**FAST))
+    c = checks(report)
+    assert c["fps"].ok is False and c["fps"].value == pytest.approx(15, rel=0.01)
+    assert c["dropped_frames"].ok and c["focus"].ok
+
+
+def test_dropped_frames_fail(make_rig):
+    report = execute("camera", make_rig(SimFaults(drop_every=4)), Options(**FAST))
+    c = checks(report)
+    assert c["dropped_frames"].ok is False and c["dropped_frames"].value >= 3
+    assert c["timestamps"].ok
 
 
 def test_dead_ir_leds_fail_the_illuminator_test(make_rig):
