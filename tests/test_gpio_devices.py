@@ -276,3 +276,23 @@ def test_callbacks_from_another_thread(devices, factory):
     t.start()
     t.join(5)
     assert got.wait(5)
+
+
+class BusyFactory(MockFactory):
+    """A backend whose pin 27 is claimed by another process (lgpio raises its own error)."""
+
+    def pin(self, name, pin_class=None, **kw):
+        if name in (27, "GPIO27"):
+            raise OSError("GPIO busy")
+        return super().pin(name, pin_class, **kw)
+
+
+def test_backend_errors_name_the_key_and_release_the_rest():
+    factory = BusyFactory(pin_class=MockPWMPin)
+    try:
+        with pytest.raises(GpioConfigError, match=r"gpio.tamper_pin = 27: OSError: GPIO busy"):
+            build_devices(GpioConfig(illuminator_mode="on", **FULL), pin_factory=factory)
+        assert factory.pin(ILLUM).state == 0.0  # the illuminator built first was switched off
+        assert factory.pin(ILLUM).function == "input"  # ... and released
+    finally:
+        factory.reset()

@@ -129,12 +129,11 @@ def _make(key: str, cfg: GpioConfig, build: Callable):
     """Build one device; a pin the board refuses becomes a GpioConfigError naming the key."""
     if getattr(cfg, key) is None:
         return None
-    from gpiozero.exc import GPIOZeroError
-
     try:
         return build()
-    except (GPIOZeroError, ValueError) as exc:
-        raise GpioConfigError(f"gpio.{key} = {getattr(cfg, key)}: {exc}") from exc
+    except Exception as exc:  # gpiozero's errors, and the backend's own (lgpio.error: busy)
+        raise GpioConfigError(f"gpio.{key} = {getattr(cfg, key)}: "
+                              f"{type(exc).__name__}: {exc}") from exc
 
 
 def _pwm(cfg: GpioConfig, factory):
