@@ -94,6 +94,13 @@ class NotifyListener:
         self.sock.settimeout(0.2)
         self.got: list[str] = []
 
+    def drain(self) -> list[str]:
+        while True:
+            try:
+                self.got.append(self.sock.recv(4096).decode())
+            except TimeoutError:
+                return self.got
+
     def wait_for(self, message: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while message not in self.got:
@@ -195,4 +202,4 @@ def test_safe_mode_stays_up_until_sigterm(tmp_path):
     assert proc.returncode == 0
     s = last_json(out)
     assert s["safe_mode"] and "capture.bogus_key" in s["safe_reason"] and s["frames_in"] == 0
-    assert any(m.startswith("STATUS=SAFE MODE") for m in listener.got)
+    assert any(m.startswith("STATUS=SAFE MODE") for m in listener.drain())
