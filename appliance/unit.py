@@ -39,6 +39,7 @@ class UnitParts:
     recognizer: Recognizer | None = None
     sink: ReadSink | None = None
     devices: Any = None
+    pin_factory: Any = None  # gpiozero pin factory for build_devices (tests: MockFactory)
     notifier: Notifier | None = None
     event_sink: Any = log_event
     services: list = field(default_factory=list)  # objects with start(unit) and stop()
@@ -58,10 +59,11 @@ def build_recognizer(config: AlprConfig) -> tuple[Recognizer, str | None]:
     return build(config.recognition), None
 
 
-def build_devices(config: AlprConfig) -> Any:
-    """GPIO devices, or None off the Pi / when disabled (capture runs without them)."""
-    if not config.gpio.enabled:
-        return None
+def build_devices(config: AlprConfig, pin_factory: Any = None) -> Any:
+    """GPIO devices (members None when not fitted or no pin factory; see appliance.gpio).
+
+    A bad pin or gpio.required without GPIO raises: that is a config problem (safe mode).
+    """
     try:
         from appliance.gpio import build_devices as build
     except ModuleNotFoundError as exc:
@@ -69,11 +71,7 @@ def build_devices(config: AlprConfig) -> Any:
             raise
         logger.warning("GPIO support not available (%s): running without devices", exc)
         return None
-    try:
-        return build(config.gpio)
-    except Exception as exc:  # no pin factory off the Pi, pins busy: capture still runs
-        logger.warning("GPIO devices unavailable (%s): running without them", exc)
-        return None
+    return build(config.gpio, pin_factory=pin_factory)
 
 
 class Unit:
@@ -109,12 +107,18 @@ class Unit:
     # -- life cycle ------------------------------------------------------------------------
     def start(self) -> None:
         self.started_mono = time.monotonic()
+        try:  # devices first: in safe mode the status LED still says so
+            self.devices = self.parts.devices
+            if self.devices is None:
+                self.devices = build_devices(self.config, self.parts.pin_factory)
+        except Exception as exc:
+            self.enter_safe_mode(f"{type(exc).__name__}: {exc}")
         if not self.safe_mode:
             try:
                 self._build_capture()
             except Exception as exc:
                 logger.debug("capture build failed", exc_info=True)
-                self._close_parts()
+                self._close_parts(devices=False)
                 self.enter_safe_mode(f"{type(exc).__name__}: {exc}")
         else:
             self.enter_safe_mode(self.safe_reason)
@@ -141,14 +145,12 @@ class Unit:
             self.recognizer, warning = build_recognizer(self.config)
             if warning:
                 self.warnings.append(warning)
-        self.devices = self.parts.devices
-        if self.devices is None:
-            self.devices = build_devices(self.config)
         self.loop = CaptureLoop(self.source, self.recognizer, self.sink, self.config.capture,
                                 lores_size=(cam.lores_width, cam.lores_height),
                                 illuminator=getattr(self.devices, "illuminator", None),
                                 cpu_temp=cpu_temperature, clock_synced=self.clock,
-                                max_frames=self.max_frames)
+                                max_frames=self.max_frames,
+                                light_input=self.config.gpio.ir_auto_input)
         self._wire_devices()
         self.loop.start()
 
@@ -199,9 +201,9 @@ class Unit:
         self._close_parts()
         self.notifier.close()
 
-    def _close_parts(self) -> None:
+    def _close_parts(self, devices: bool = True) -> None:
         for name, part in (("recognizer", self.recognizer), ("source", self.source),
-                           ("devices", self.devices)):
+                           ("devices", self.devices if devices else None)):
             if part is None:
                 continue
             try:
@@ -243,6 +245,7 @@ class Unit:
             "uptime_s": round(time.monotonic() - self.started_mono, 1) if self.started_mono else 0,
             "capture": self.loop.health() if self.loop else None,
             "illuminator": ill.state() if ill is not None else None,
+            "gpio": self.devices.state() if hasattr(self.devices, "state") else None,
             "temperatures_c": temperatures(), "cpu_temp_c": cpu_temperature(),
             "disk": disk_free(self.data_dir), "clock_synchronised": self.clock(),
             "watchdog": {"enabled": self.notifier.enabled,

@@ -35,36 +35,44 @@ class BlockingRecognizer:
 
 
 class TrackingRecognizer:
-    """Opens a 'track' per `every` frames and returns its read when it closes; flush closes
-    the open one. Records every read it ever created, so a test can check none was lost."""
+    """Like a tracker: a track spans `every` frames and its read is returned when the next
+    track starts; flush() returns the track still open (there is one after any frame).
+    Records every read it created, so a test can check that none was lost."""
 
     def __init__(self, every: int = 5, delay_s: float = 0.0):
         self.every, self.delay_s = every, delay_s
         self.created: list[Read] = []
-        self.frames = 0
         self.flushed: list[Read] = []
+        self.frames = 0
+        self._open: tuple[float, float, int] | None = None  # first wall, first mono, frames
         self._lock = threading.Lock()
+
+    def _close(self, prefix: str) -> Read:
+        wall, mono, n = self._open
+        read = make_read(f"{prefix}{len(self.created):05d}", wall, mono, n)
+        self.created.append(read)
+        self._open = None
+        return read
 
     def process(self, image, wall_time, mono_time, clock_synced):
         if self.delay_s:
             time.sleep(self.delay_s)
         with self._lock:
             self.frames += 1
-            if self.frames % self.every:
-                return []
-            read = make_read(f"T{len(self.created):05d}", wall_time, mono_time, self.every)
-            self.created.append(read)
-            return [read]
+            out = []
+            if self._open is not None and self._open[2] >= self.every:
+                out.append(self._close("T"))
+            if self._open is None:
+                self._open = (wall_time, mono_time, 0)
+            self._open = (*self._open[:2], self._open[2] + 1)
+            return out
 
     def flush(self):
         with self._lock:
-            if self.frames % self.every == 0:
+            if self._open is None:
                 return []
-            read = make_read(f"F{len(self.created):05d}", time.time(), time.monotonic(),
-                             self.frames % self.every)
-            self.created.append(read)
+            read = self._close("F")
             self.flushed.append(read)
-            self.frames = 0
             return [read]
 
     def close(self):

@@ -94,6 +94,13 @@ class NotifyListener:
         self.sock.settimeout(0.2)
         self.got: list[str] = []
 
+    def drain(self) -> list[str]:
+        while True:
+            try:
+                self.got.append(self.sock.recv(4096).decode())
+            except TimeoutError:
+                return self.got
+
     def wait_for(self, message: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while message not in self.got:
@@ -176,3 +183,23 @@ def test_sigterm_loses_no_read(tmp_path):
     assert record["flushed"] and record["flushed"][0] in delivered  # the open track too
     s = last_json(out)
     assert s["reads"] == len(delivered) and s["reads_undelivered"] == 0 and accounted(s)
+
+
+def test_safe_mode_stays_up_until_sigterm(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[capture]\nbogus_key = 1\n")
+    listener = NotifyListener(tmp_path)
+    proc = start([sys.executable, "-m", "appliance", "run", "--config", str(bad),
+                  "--data-dir", str(tmp_path / "d")], tmp_path, listener)
+    try:
+        listener.wait_for("READY=1")
+        time.sleep(1.0)
+        assert proc.poll() is None  # still up: the console can fix the config
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    s = last_json(out)
+    assert s["safe_mode"] and "capture.bogus_key" in s["safe_reason"] and s["frames_in"] == 0
+    assert any(m.startswith("STATUS=SAFE MODE") for m in listener.drain())

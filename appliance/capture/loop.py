@@ -39,9 +39,11 @@ class CaptureLoop:
                  lores_size: tuple[int, int] = (320, 180), illuminator: Any = None,
                  cpu_temp: Callable[[], float | None] = lambda: None,
                  clock_synced: Callable[[], bool] = lambda: False, max_frames: int | None = None,
-                 illuminator_period_s: float = ILLUMINATOR_PERIOD_S):
+                 illuminator_period_s: float = ILLUMINATOR_PERIOD_S,
+                 light_input: str = "brightness"):
         self.source, self.recognizer, self.sink, self.config = source, recognizer, sink, config
-        self.illuminator_period_s = illuminator_period_s
+        # The illuminator's auto mode is fed scene brightness (lores mean) or the camera's lux.
+        self.illuminator_period_s, self.light_input = illuminator_period_s, light_input
         self.lores_size, self.illuminator, self.max_frames = lores_size, illuminator, max_frames
         self._cpu_temp, self._clock_synced = cpu_temp, clock_synced
         self.gate = MotionGate(enabled=config.motion_gate, threshold=config.motion_threshold,
@@ -157,7 +159,8 @@ class CaptureLoop:
         try:
             if now - self._last_illum >= self.illuminator_period_s:
                 self._last_illum = now
-                if ill.update(float(lores.mean()), now, self._cpu_temp()):
+                level = frame.lux if self.light_input == "lux" else float(lores.mean())
+                if ill.update(level, now, self._cpu_temp()):
                     notify = getattr(self.source, "notify_ir_change", None)
                     if notify is not None:
                         notify()  # the next frame is exposed under the new lighting

@@ -41,7 +41,7 @@ def build_source(camera: CameraConfig, *, pace: bool = True,
         return Picamera2Source(width=camera.width, height=camera.height,
                                lores=(camera.lores_width, camera.lores_height), fps=camera.fps,
                                exposure_us=camera.exposure_us, analogue_gain=camera.analogue_gain,
-                               faults=faults)
+                               timeout_s=camera.capture_timeout_s, faults=faults)
     if kind == "opencv":
         from appliance.sources.opencv import OpenCVSource
 
