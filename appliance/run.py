@@ -12,9 +12,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.config import AlprConfig, ConfigError, load_config
-from appliance.unit import Unit, UnitParts
+
+if TYPE_CHECKING:  # the unit pulls in OpenCV and numpy: only when `alpr run` actually runs
+    from appliance.unit import Unit, UnitParts
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +91,8 @@ def summarize(unit: Unit, elapsed_s: float) -> dict:
 
 
 def run_command(args: argparse.Namespace, parts: UnitParts | None = None) -> int:
+    from appliance.unit import Unit
+
     config, reason = effective_config(args)
     data_dir = Path(args.data_dir or config.unit.data_dir)
     reason = reason or prepare_data_dir(data_dir)
