@@ -14,7 +14,7 @@ from aiohttp import web
 
 from storage.accounts import AccountError
 from webadmin import data
-from webadmin.context import SERVICES
+from webadmin.context import CTX, SERVICES, SESSION, USER
 from webadmin.openapi import build_openapi
 from webadmin.settings import SettingsError, validate_changes
 from webadmin.views_admin import parse_training
@@ -71,7 +71,7 @@ async def session_create(request: web.Request) -> web.StreamResponse:
 
 
 async def session_delete(request: web.Request) -> web.StreamResponse:
-    request.app[SERVICES].accounts.end_session(request["session"].session_id)
+    request.app[SERVICES].accounts.end_session(request[SESSION].session_id)
     return web.Response(status=204)
 
 
@@ -80,7 +80,7 @@ async def openapi(request: web.Request) -> web.StreamResponse:
 
 
 async def me(request: web.Request) -> web.StreamResponse:
-    svc, user = request.app[SERVICES], request["user"]
+    svc, user = request.app[SERVICES], request[USER]
     return ok({"username": user.username, "role": user.role, "organisation": user.organisation,
                "must_change_password": user.must_change_password,
                "policy_acknowledged": user.policy_ack_sha256 == svc.policy.sha256,
@@ -89,7 +89,7 @@ async def me(request: web.Request) -> web.StreamResponse:
 
 
 async def password_change(request: web.Request) -> web.StreamResponse:
-    svc, user = request.app[SERVICES], request["user"]
+    svc, user = request.app[SERVICES], request[USER]
     b = await body(request)
     check = await run_blocking(svc.accounts.login, user.username, text(b.get("current"))[:1024],
                                client_address(request), text(b.get("totp")) or None)
@@ -106,14 +106,14 @@ async def password_change(request: web.Request) -> web.StreamResponse:
 
 
 async def policy(request: web.Request) -> web.StreamResponse:
-    svc, user = request.app[SERVICES], request["user"]
+    svc, user = request.app[SERVICES], request[USER]
     p = svc.policy
     return ok({"text": p.text, "sha256": p.sha256, "alpr_administrator": p.administrator,
                "agency": p.agency, "acknowledged": user.policy_ack_sha256 == p.sha256})
 
 
 async def policy_ack(request: web.Request) -> web.StreamResponse:
-    svc, user = request.app[SERVICES], request["user"]
+    svc, user = request.app[SERVICES], request[USER]
     b = await body(request)
     if b.get("sha256") != svc.policy.sha256:
         return fail(400, "sha256 must be that of the current policy (GET /api/v1/policy)")
@@ -135,7 +135,7 @@ async def live(request: web.Request) -> web.StreamResponse:
         return fail(503, "no frame yet")
     dets = [{"box": list(box), "plate": plate, "score": score}
             for box, plate, score in frame.detections]
-    svc.store.record_access(request["ctx"], "live-detections",
+    svc.store.record_access(request[CTX], "live-detections",
                             terms={"plates": [d["plate"] for d in dets if d["plate"]],
                                    "frame_time": frame.wall_time}, result_count=len(dets))
     return ok({"wall_time": frame.wall_time, "detections": dets})
@@ -152,7 +152,7 @@ async def settings_put(request: web.Request) -> web.StreamResponse:
         changes = validate_changes(svc.config, svc.camera.get(), raw)
     except SettingsError as exc:
         return fail(400, str(exc))
-    return ok(apply_settings(svc, request["user"], changes))
+    return ok(apply_settings(svc, request[USER], changes))
 
 
 async def hotlist(request: web.Request) -> web.StreamResponse:
@@ -174,22 +174,22 @@ def _data_call(func):
 
 @_data_call
 async def reads(request, svc):
-    return ok({"reads": data.search(svc, request["ctx"], dict(request.query))})
+    return ok({"reads": data.search(svc, request[CTX], dict(request.query))})
 
 
 @_data_call
 async def read(request, svc):
-    return ok(data.get_read(svc, request["ctx"], request.match_info["read_id"]))
+    return ok(data.get_read(svc, request[CTX], request.match_info["read_id"]))
 
 
 @_data_call
 async def alerts(request, svc):
-    return ok({"alerts": data.alerts(svc, request["ctx"])})
+    return ok({"alerts": data.alerts(svc, request[CTX])})
 
 
 @_data_call
 async def holds(request, svc):
-    return ok({"holds": data.holds(svc, request["ctx"])})
+    return ok({"holds": data.holds(svc, request[CTX])})
 
 
 @_data_call
@@ -197,21 +197,21 @@ async def hold_place(request, svc):
     b = await body(request)
     if isinstance(b.get("read_ids"), list):
         b["read_ids"] = " ".join(str(r) for r in b["read_ids"])
-    hold_id = data.place_hold(svc, request["ctx"], request["user"], b)
+    hold_id = data.place_hold(svc, request[CTX], request[USER], b)
     return ok({"hold_id": hold_id}, 201)
 
 
 @_data_call
 async def hold_release(request, svc):
     b = await body(request)
-    data.release_hold(svc, request["ctx"], request["user"], request.match_info["hold_id"],
+    data.release_hold(svc, request[CTX], request[USER], request.match_info["hold_id"],
                       text(b.get("reason")))
     return web.Response(status=204)
 
 
 @_data_call
 async def evidence_export(request, svc):
-    name, package = data.export_evidence(svc, request["ctx"], request["user"],
+    name, package = data.export_evidence(svc, request[CTX], request[USER],
                                          request.match_info["hold_id"])
     return web.Response(body=package, content_type="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -224,19 +224,19 @@ async def releases(request, svc):
 
 @_data_call
 async def release_request(request, svc):
-    return ok({"request_id": data.record_release(svc, request["user"], await body(request))}, 201)
+    return ok({"request_id": data.record_release(svc, request[USER], await body(request))}, 201)
 
 
 @_data_call
 async def release_decide(request, svc):
-    data.decide_release(svc, request["user"], request.match_info["request_id"],
+    data.decide_release(svc, request[USER], request.match_info["request_id"],
                         await body(request))
     return web.Response(status=204)
 
 
 @_data_call
 async def access_log(request, svc):
-    return ok({"entries": data.access_log(svc, request["ctx"], dict(request.query))})
+    return ok({"entries": data.access_log(svc, request[CTX], dict(request.query))})
 
 
 @_data_call
@@ -246,7 +246,7 @@ async def users(request, svc):
 
 @_data_call
 async def user_create(request, svc):
-    b, admin = await body(request), request["user"]
+    b, admin = await body(request), request[USER]
     password = await run_blocking(lambda: svc.accounts.create_user(
         text(b.get("username")), text(b.get("role")),
         text(b.get("organisation")) or admin.organisation,
@@ -260,7 +260,7 @@ async def user_create(request, svc):
 
 @_data_call
 async def training_add(request, svc):
-    b, admin = await body(request), request["user"]
+    b, admin = await body(request), request[USER]
     course, done, expires = parse_training(b)
     svc.accounts.add_training(request.match_info["username"], course, done, expires,
                               recorded_by=admin.username)

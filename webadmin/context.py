@@ -9,7 +9,8 @@ from typing import Any, Protocol
 import aiohttp_jinja2
 from aiohttp import web
 
-from storage.accounts import AccountStore
+from storage.accounts import AccountStore, Session, User
+from storage.types import AccessContext
 from webadmin.policy import Policy
 
 
@@ -44,14 +45,17 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+SESSION = web.RequestKey("session", Session)
+USER = web.RequestKey("user", User)
+CTX = web.RequestKey("ctx", AccessContext)  # set by the guard on purpose=True routes
 
 
 def render(request: web.Request, template: str, context: dict | None = None,
            status: int = 200) -> web.Response:
     """A page with the common context (user, csrf token, purpose banner, policy facts)."""
     svc = request.app[SERVICES]
-    session = request.get("session")
-    base = {"user": request.get("user"), "session": session,
+    session = request.get(SESSION)
+    base = {"user": request.get(USER), "session": session,
             "csrf": session.csrf if session else "", "policy": svc.policy,
             "unit": svc.config.unit, "path": request.path}
     base.update(context or {})

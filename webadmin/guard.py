@@ -12,7 +12,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from storage.accounts import Session, User
-from webadmin.context import SERVICES, Services, error_page
+from webadmin.context import CTX, SERVICES, SESSION, USER, Services, error_page
 from webadmin.purpose import PurposeError, access_context, check_purpose
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ async def check(route, request: web.Request) -> web.StreamResponse | None:
                         **{"WWW-Authenticate": 'Bearer realm="console"'})
         redirect(request, "/login")
     session, user, bearer = found
-    request["session"], request["user"] = session, user
+    request[SESSION], request[USER] = session, user
     if request.method not in SAFE_METHODS and not bearer:
         if not await csrf_ok(request, session.csrf):
             return deny(request, 403, "CSRF token missing or wrong. Reload the page.")
@@ -117,7 +117,7 @@ async def check(route, request: web.Request) -> web.StreamResponse | None:
                     "and your own training status.")
     if route.purpose:
         try:
-            request["ctx"] = (_api_purpose(request, user) if route.api
+            request[CTX] = (_api_purpose(request, user) if route.api
                               else _page_purpose(request, session, user))
         except PurposeError as exc:
             return deny(request, 400, f"purpose required: {exc}")

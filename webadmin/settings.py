@@ -42,6 +42,8 @@ def limits(config, key: str) -> dict:
 
 def validate_changes(config, current: dict, raw: dict) -> dict:
     """Typed, schema-checked changes (cross-field rules included); SettingsError names the key."""
+    if not raw:
+        raise SettingsError("no settings given")
     unknown = sorted(set(raw) - set(SETTINGS))
     if unknown:
         raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from storage.accounts import ROLES, AccountError
 from webadmin import data
-from webadmin.context import SERVICES, render
+from webadmin.context import CTX, SERVICES, USER, render
 from webadmin.views_auth import run_blocking
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ async def audit(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     query = {k: v for k, v in request.query.items() if v}
     try:
-        entries = data.access_log(svc, request["ctx"], query)
+        entries = data.access_log(svc, request[CTX], query)
     except data.QueryError as exc:
         return render(request, "audit.html", {"entries": [], "query": query, "error": str(exc)},
                       status=400)
@@ -36,7 +36,7 @@ async def audit(request: web.Request) -> web.StreamResponse:
 async def audit_csv(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     try:
-        entries = data.access_log(svc, request["ctx"], dict(request.query))
+        entries = data.access_log(svc, request[CTX], dict(request.query))
     except data.QueryError as exc:
         raise web.HTTPBadRequest(reason=str(exc)) from None
     out = io.StringIO()
@@ -66,7 +66,7 @@ async def users(request: web.Request) -> web.StreamResponse:
 
 
 async def user_create(request: web.Request) -> web.StreamResponse:
-    svc, admin = request.app[SERVICES], request["user"]
+    svc, admin = request.app[SERVICES], request[USER]
     form = await request.post()
     try:
         password = await run_blocking(lambda: svc.accounts.create_user(
@@ -82,7 +82,7 @@ async def user_create(request: web.Request) -> web.StreamResponse:
 
 
 async def user_update(request: web.Request) -> web.StreamResponse:
-    svc, admin = request.app[SERVICES], request["user"]
+    svc, admin = request.app[SERVICES], request[USER]
     name = request.match_info["username"]
     form = await request.post()
     action = str(form.get("action", ""))
@@ -121,7 +121,7 @@ def parse_training(form) -> tuple[str, dt.date, dt.date]:
 
 
 async def training_add(request: web.Request) -> web.StreamResponse:
-    svc, admin = request.app[SERVICES], request["user"]
+    svc, admin = request.app[SERVICES], request[USER]
     name = request.match_info["username"]
     form = await request.post()
     try:

@@ -10,7 +10,7 @@ import pyotp
 from aiohttp import web
 
 from storage.accounts import AccountError
-from webadmin.context import SERVICES, render
+from webadmin.context import SERVICES, SESSION, USER, render
 from webadmin.guard import PRE_COOKIE, SESSION_COOKIE
 from webadmin.purpose import PURPOSE_KINDS, PurposeError, check_purpose
 
@@ -80,7 +80,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    request.app[SERVICES].accounts.end_session(request["session"].session_id)
+    request.app[SERVICES].accounts.end_session(request[SESSION].session_id)
     resp = web.HTTPSeeOther("/login")
     resp.del_cookie(SESSION_COOKIE, path="/")
     raise resp
@@ -91,7 +91,7 @@ async def password_form(request: web.Request) -> web.StreamResponse:
 
 
 async def password_change(request: web.Request) -> web.StreamResponse:
-    svc, user = request.app[SERVICES], request["user"]
+    svc, user = request.app[SERVICES], request[USER]
     form = await request.post()
     current, new = str(form.get("current", ""))[:1024], str(form.get("new", ""))[:1024]
     ctx = {"next": form.get("next", "")}
@@ -122,7 +122,7 @@ async def policy(request: web.Request) -> web.StreamResponse:
 
 
 async def policy_ack(request: web.Request) -> web.StreamResponse:
-    svc, user = request.app[SERVICES], request["user"]
+    svc, user = request.app[SERVICES], request[USER]
     svc.accounts.acknowledge_policy(user.username, svc.policy.sha256)
     svc.store.log_event("console-policy-acknowledged", {"policy_sha256": svc.policy.sha256},
                         user=user.username, organisation=user.organisation)
@@ -130,20 +130,20 @@ async def policy_ack(request: web.Request) -> web.StreamResponse:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    svc, user = request.app[SERVICES], request["user"]
+    svc, user = request.app[SERVICES], request[USER]
     if not svc.accounts.is_trained(user.username):
         raise web.HTTPSeeOther("/me")
     raise web.HTTPSeeOther(LANDING[user.role])
 
 
 async def me(request: web.Request) -> web.StreamResponse:
-    svc, user = request.app[SERVICES], request["user"]
+    svc, user = request.app[SERVICES], request[USER]
     return render(request, "me.html", {"training": svc.accounts.training(user.username),
                                        "trained": svc.accounts.is_trained(user.username)})
 
 
 async def totp_enrol(request: web.Request) -> web.StreamResponse:
-    svc, user = request.app[SERVICES], request["user"]
+    svc, user = request.app[SERVICES], request[USER]
     form = await request.post()
     ctx = {"training": svc.accounts.training(user.username),
            "trained": svc.accounts.is_trained(user.username)}
@@ -159,7 +159,7 @@ async def totp_enrol(request: web.Request) -> web.StreamResponse:
         ctx["error"] = str(exc)
         return render(request, "me.html", ctx, status=400)
     ctx["totp_secret"] = secret
-    ctx["totp_uri"] = pyotp.TOTP(secret).provisioning_uri(user.username,
+    ctx["totp_uri"] = pyotp.TOTP(secret).provisioning_uri(name=user.username,
                                                           issuer_name=svc.config.unit.unit_id)
     return render(request, "me.html", ctx)
 
@@ -170,14 +170,14 @@ async def purpose_form(request: web.Request) -> web.StreamResponse:
 
 
 async def purpose_set(request: web.Request) -> web.StreamResponse:
-    svc, session = request.app[SERVICES], request["session"]
+    svc, session = request.app[SERVICES], request[SESSION]
     form = await request.post()
     if form.get("action") == "clear":
         svc.accounts.set_purpose(session.session_id, None, None, None)
         raise web.HTTPSeeOther("/purpose")
     try:
         kind, text, case = check_purpose(form.get("purpose_kind"), form.get("purpose"),
-                                         form.get("case_number"), request["user"].role)
+                                         form.get("case_number"), request[USER].role)
     except PurposeError as exc:
         return render(request, "purpose.html", {"kinds": PURPOSE_KINDS, "error": str(exc),
                                                 "next": form.get("next", ""), "form": form},

@@ -10,14 +10,14 @@ import logging
 from aiohttp import web
 
 from webadmin import data
-from webadmin.context import SERVICES, render
+from webadmin.context import CTX, SERVICES, USER, render
 
 logger = logging.getLogger(__name__)
 
 
 async def recent(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
-    reads = data.search(svc, request["ctx"], {"limit": "50"})
+    reads = data.search(svc, request[CTX], {"limit": "50"})
     return render(request, "reads.html", {"reads": reads, "title": "Recent reads"})
 
 
@@ -27,7 +27,7 @@ async def search(request: web.Request) -> web.StreamResponse:
     ctx = {"query": query, "reads": None, "title": "Search"}
     if any(k in query for k in ("plate", "since", "until")):
         try:
-            ctx["reads"] = data.search(svc, request["ctx"], query)
+            ctx["reads"] = data.search(svc, request[CTX], query)
         except data.QueryError as exc:
             ctx["error"] = str(exc)
             return render(request, "search.html", ctx, status=400)
@@ -36,7 +36,7 @@ async def search(request: web.Request) -> web.StreamResponse:
 
 async def read_detail(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
-    read = data.get_read(svc, request["ctx"], request.match_info["read_id"])
+    read = data.get_read(svc, request[CTX], request.match_info["read_id"])
     return render(request, "read.html", {"read": read})
 
 
@@ -45,7 +45,7 @@ async def read_image(request: web.Request) -> web.StreamResponse:
     image = request.match_info["image"]
     if image not in ("crop", "frame"):
         raise web.HTTPNotFound()
-    read = data.get_read(svc, request["ctx"], request.match_info["read_id"], images=True)
+    read = data.get_read(svc, request[CTX], request.match_info["read_id"], images=True)
     body = read.get(f"{image}_jpeg")
     if not body:
         raise web.HTTPNotFound()
@@ -54,21 +54,21 @@ async def read_image(request: web.Request) -> web.StreamResponse:
 
 async def alerts(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
-    return render(request, "alerts.html", {"alerts": data.alerts(svc, request["ctx"])})
+    return render(request, "alerts.html", {"alerts": data.alerts(svc, request[CTX])})
 
 
 async def holds(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
-    return render(request, "holds.html", {"holds": data.holds(svc, request["ctx"])})
+    return render(request, "holds.html", {"holds": data.holds(svc, request[CTX])})
 
 
 async def hold_place(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     form = await request.post()
     try:
-        data.place_hold(svc, request["ctx"], request["user"], dict(form))
+        data.place_hold(svc, request[CTX], request[USER], dict(form))
     except data.QueryError as exc:
-        return render(request, "holds.html", {"holds": data.holds(svc, request["ctx"]),
+        return render(request, "holds.html", {"holds": data.holds(svc, request[CTX]),
                                               "error": str(exc)}, status=400)
     raise web.HTTPSeeOther("/holds?ok=placed")
 
@@ -77,17 +77,17 @@ async def hold_release(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     form = await request.post()
     try:
-        data.release_hold(svc, request["ctx"], request["user"], request.match_info["hold_id"],
+        data.release_hold(svc, request[CTX], request[USER], request.match_info["hold_id"],
                           str(form.get("reason", "")))
     except data.QueryError as exc:
-        return render(request, "holds.html", {"holds": data.holds(svc, request["ctx"]),
+        return render(request, "holds.html", {"holds": data.holds(svc, request[CTX]),
                                               "error": str(exc)}, status=400)
     raise web.HTTPSeeOther("/holds?ok=released")
 
 
 async def evidence_export(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
-    name, body = data.export_evidence(svc, request["ctx"], request["user"],
+    name, body = data.export_evidence(svc, request[CTX], request[USER],
                                       request.match_info["hold_id"])
     return web.Response(body=body, content_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{name}"'})
@@ -102,7 +102,7 @@ async def release_request(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     form = await request.post()
     try:
-        data.record_release(svc, request["user"], dict(form))
+        data.record_release(svc, request[USER], dict(form))
     except data.QueryError as exc:
         return render(request, "releases.html", {"releases": data.release_requests(svc),
                                                  "error": str(exc)}, status=400)
@@ -113,7 +113,7 @@ async def release_decide(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     form = await request.post()
     try:
-        data.decide_release(svc, request["user"], request.match_info["request_id"], dict(form))
+        data.decide_release(svc, request[USER], request.match_info["request_id"], dict(form))
     except data.QueryError as exc:
         return render(request, "releases.html", {"releases": data.release_requests(svc),
                                                  "error": str(exc)}, status=400)

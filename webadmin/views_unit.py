@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from webadmin.context import SERVICES, render
+from webadmin.context import CTX, SERVICES, USER, render
 from webadmin.settings import SETTINGS, SettingsError, validate_changes
 from webadmin.snapshot import annotate
 
@@ -31,7 +31,7 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
     if frame is None:
         return web.Response(status=503, text="No frame yet: the camera is starting or lost.")
     plates = [text for _, text, _ in frame.detections if text]
-    svc.store.record_access(request["ctx"], "live-snapshot",
+    svc.store.record_access(request[CTX], "live-snapshot",
                             terms={"plates": plates, "frame_time": frame.wall_time},
                             result_count=len(frame.detections))
     jpeg = await asyncio.get_running_loop().run_in_executor(None, annotate, frame)
@@ -48,7 +48,7 @@ async def settings_form(request: web.Request) -> web.StreamResponse:
 
 
 async def settings_apply(request: web.Request) -> web.StreamResponse:
-    svc, user = request.app[SERVICES], request["user"]
+    svc, user = request.app[SERVICES], request[USER]
     form = await request.post()
     raw = {key: str(form[key]) for key in SETTINGS if key in form}
     try:
