@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from appliance.config import AlprConfig
 from inference.types import Candidate, Read
 from storage.accounts import AccountStore
+from storage.store import Store
 from storage.types import Alert
 from webadmin.app import create_app
 from webadmin.context import LiveFrame
@@ -109,6 +110,13 @@ class Console:
         if purpose:
             self.accounts.set_purpose(sess.session_id, *purpose)
         return {"Cookie": f"{SESSION_COOKIE}={token}", "X-CSRF-Token": sess.csrf}, sess.csrf
+
+
+def open_store(tmp_path, clock=time.time) -> Store:
+    """A real encrypted store in tmp_path."""
+    return Store.open(tmp_path / "store.db", b"\x01" * 32, budget_bytes=64 << 20,
+                      retention_after_ack_s=3600, max_retention_s=30 * 86400, period_s=86400,
+                      clock=clock, agency="Example PD", synchronous="NORMAL")
 
 
 async def start_console(tmp_path, store, *, clock=time.time, config=None,

@@ -8,20 +8,20 @@ from urllib.parse import urlencode
 
 import pytest
 
-from console_memstore import MemoryStore
-from console_support import client, make_alert, make_read, start_console
+from console_support import client, make_alert, make_read, open_store, start_console
 from webadmin.routes import ROUTES
 
 ROLES = ("admin", "technician", "investigator", "auditor")
 PURPOSES = {"technician": ("maintenance", "aiming the camera", None),
             "investigator": ("investigation", "stolen vehicle report", "CASE-2026-17"),
-            "auditor": ("audit", "quarterly audit", None), "admin": None}
+            "auditor": ("audit", "quarterly audit", None),
+            "admin": ("release", "deciding release requests", None)}
 READINESS_PAGES = ("/login?next", "/password?next", "/policy?next", "/purpose?next")
 
 
 @pytest.fixture
 async def console(tmp_path):
-    store = MemoryStore()
+    store = open_store(tmp_path)
     read = make_read("7ABC123", time.time() - 60)
     store.add_read(read)
     store.add_alert(make_alert(read))
@@ -33,6 +33,7 @@ async def console(tmp_path):
     yield c
     await c.server.close()
     c.accounts.close()
+    store.close()
 
 
 def concrete(path: str, read_id: str) -> str:

@@ -197,41 +197,37 @@ async def hold_place(request, svc):
     b = await body(request)
     if isinstance(b.get("read_ids"), list):
         b["read_ids"] = " ".join(str(r) for r in b["read_ids"])
-    hold_id = data.place_hold(svc, request[CTX], request[USER], b)
-    return ok({"hold_id": hold_id}, 201)
+    return ok({"holds": data.place_hold(svc, request[CTX], b)}, 201)
 
 
 @_data_call
 async def hold_release(request, svc):
     b = await body(request)
-    data.release_hold(svc, request[CTX], request[USER], request.match_info["hold_id"],
-                      text(b.get("reason")))
-    return web.Response(status=204)
+    return ok(data.release_hold(svc, request[CTX], request.match_info["hold_id"],
+                                text(b.get("reason"))))
 
 
 @_data_call
 async def evidence_export(request, svc):
-    name, package = data.export_evidence(svc, request[CTX], request[USER],
-                                         request.match_info["hold_id"])
+    name, package = data.export_evidence(svc, request[CTX], await body(request))
     return web.Response(body=package, content_type="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @_data_call
 async def releases(request, svc):
-    return ok({"releases": data.release_requests(svc)})
+    return ok({"releases": data.release_requests(svc, request[CTX])})
 
 
 @_data_call
 async def release_request(request, svc):
-    return ok({"request_id": data.record_release(svc, request[USER], await body(request))}, 201)
+    return ok(data.record_release(svc, request[CTX], await body(request)), 201)
 
 
 @_data_call
 async def release_decide(request, svc):
-    data.decide_release(svc, request[USER], request.match_info["request_id"],
-                        await body(request))
-    return web.Response(status=204)
+    return ok(data.decide_release(svc, request[CTX], request.match_info["request_id"],
+                                  await body(request)))
 
 
 @_data_call

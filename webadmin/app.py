@@ -41,13 +41,13 @@ MAX_BODY = 1024 * 1024
 def create_app(config, *, store, accounts: AccountStore, health_provider: Callable[[], dict],
                snapshot_provider: Callable[[], LiveFrame | None],
                hotlist_status: Callable[[], dict], camera_control: CameraControl,
-               policy: Policy | None = None) -> web.Application:
+               policy: Policy | None = None, evidence_signer=None) -> web.Application:
     """The console app. The caller owns (opens and closes) store, accounts and providers."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
     app[SERVICES] = Services(config=config, store=store, accounts=accounts,
                              policy=policy or load_policy(config.unit), health=health_provider,
                              snapshot=snapshot_provider, hotlist_status=hotlist_status,
-                             camera=camera_control)
+                             camera=camera_control, evidence_signer=evidence_signer)
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"),
                                autoescape=jinja2.select_autoescape(default=True))
     env.globals["static"] = lambda name: f"/static/{name}"

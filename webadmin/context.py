@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp_jinja2
@@ -41,7 +41,7 @@ class Services:
     snapshot: Callable[[], LiveFrame | None]
     hotlist_status: Callable[[], dict]
     camera: CameraControl
-    extra: dict = field(default_factory=dict)
+    evidence_signer: Any = None  # the device's Ed25519 private key; None = export unavailable
 
 
 SERVICES = web.AppKey("services", Services)

@@ -7,10 +7,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import tempfile
+from pathlib import Path
 
 from aiohttp import web
 
 PLATE_RE = re.compile(r"^[A-Z0-9*?]{1,12}$")
+# Who may ask for a release; other kinds of requester are recorded and referred.
+AGENCY_TYPES = ("law-enforcement", "prosecutorial", "other-public", "private")
 
 
 class QueryError(ValueError):
@@ -76,6 +80,9 @@ def search(svc, ctx, query: dict) -> list[dict]:
     since, until = parse_time(query.get("since"), "since"), parse_time(query.get("until"), "until")
     if since is not None and until is not None and since > until:
         raise QueryError("since: must be before until")
+    if pattern and max(len(p) for p in re.split(r"[*?]", pattern)) < 3 and None in (since, until):
+        raise QueryError("plate: a partial plate with fewer than 3 known characters in a row "
+                         "needs a time range (from and to)")
     limit = parse_limit(query.get("limit"), svc.config.console.search_max_results)
     reads = svc.store.search_reads(ctx, plate=plate, pattern=pattern, since=since, until=until,
                                    limit=limit)
@@ -108,7 +115,7 @@ def _plain(obj) -> dict:
 
 
 def _text(form: dict, key: str, label: str, most: int = 500) -> str:
-    value = " ".join(str(form.get(key, "")).split())
+    value = " ".join(str(form.get(key, "") or "").split())
     if not value:
         raise QueryError(f"{label} is required")
     if len(value) > most:
@@ -116,56 +123,78 @@ def _text(form: dict, key: str, label: str, most: int = 500) -> str:
     return value
 
 
-def place_hold(svc, ctx, user, form: dict) -> str:
+def _int_id(value: str) -> int:
+    if not value.isdigit() or len(value) > 12:
+        raise web.HTTPNotFound()
+    return int(value)
+
+
+def place_hold(svc, ctx, form: dict) -> list[dict]:
+    """Hold reads for the case the user stated with their purpose."""
     read_ids = [r for r in re.split(r"[\s,]+", str(form.get("read_ids", ""))) if r]
     if not read_ids or not all(re.fullmatch(r"[0-9a-f]{32}", r) for r in read_ids):
         raise QueryError("read ids: one or more read ids (32 hex characters)")
-    case = _text(form, "case_number", "case number", 40)
     reason = _text(form, "reason", "reason")
     try:
-        return svc.store.place_hold(ctx, read_ids, case_number=case, reason=reason)
-    except (KeyError, ValueError) as exc:
-        raise QueryError(str(exc)) from None
+        return [_plain(h) for h in svc.store.place_hold(ctx, read_ids, reason=reason)]
+    except KeyError as exc:
+        raise QueryError(str(exc).strip("'\"")) from None
 
 
-def release_hold(svc, ctx, user, hold_id: str, reason: str) -> None:
+def release_hold(svc, ctx, hold_id: str, reason: str) -> dict:
+    reason = _text({"r": reason}, "r", "reason")
     try:
-        svc.store.release_hold(ctx, hold_id, reason=_text({"r": reason}, "r", "reason"))
-    except (KeyError, ValueError) as exc:
-        raise QueryError(str(exc)) from None
-
-
-def export_evidence(svc, ctx, user, hold_id: str) -> tuple[str, bytes]:
-    try:
-        body = svc.store.export_evidence(ctx, hold_id)
+        return _plain(svc.store.release_hold(ctx, _int_id(hold_id), reason=reason))
     except KeyError:
         raise web.HTTPNotFound() from None
-    return f"evidence-{hold_id}.zip", body
 
 
-def release_requests(svc) -> list[dict]:
-    return [_plain(r) for r in svc.store.release_requests()]
+def export_evidence(svc, ctx, form: dict) -> tuple[str, bytes]:
+    """A signed evidence package of the purpose's case (to another agency: approved request)."""
+    if svc.evidence_signer is None:
+        raise web.HTTPServiceUnavailable(reason="no device key to sign evidence packages")
+    recipient = " ".join(str(form.get("recipient_agency", "") or "").split()) or None
+    request_id = str(form.get("release_request_id", "") or "").strip()
+    if request_id and not request_id.isdigit():
+        raise QueryError("release request: a number")
+    with tempfile.TemporaryDirectory(prefix="alpr-evidence-") as tmp:
+        out = Path(tmp) / "evidence.zip"
+        try:
+            path = svc.store.export_evidence(
+                ctx, out, signer=svc.evidence_signer, recipient_agency=recipient,
+                release_request_id=int(request_id) if request_id else None)
+        except KeyError as exc:
+            raise QueryError(str(exc).strip("'\"")) from None
+        body = Path(path).read_bytes()
+    case = re.sub(r"[^A-Za-z0-9_.-]", "_", ctx.case_number or "case")
+    return f"evidence-{case}.zip", body
 
 
-def record_release(svc, user, form: dict) -> str:
-    fields = {"requesting_agency": _text(form, "requesting_agency", "requesting agency", 200),
-              "requester": _text(form, "requester", "requester", 200),
-              "purpose": _text(form, "purpose", "purpose"),
-              "scope": _text(form, "scope", "data requested")}
-    return svc.store.record_release_request(recorded_by=user.username,
-                                            organisation=user.organisation, **fields)
+def release_requests(svc, ctx) -> list[dict]:
+    return [_plain(r) for r in svc.store.release_requests(ctx)]
 
 
-def decide_release(svc, user, request_id: str, form: dict) -> None:
+def record_release(svc, ctx, form: dict) -> dict:
+    agency_type = str(form.get("agency_type", ""))
+    if agency_type not in AGENCY_TYPES:
+        raise QueryError(f"agency type: one of {', '.join(AGENCY_TYPES)}")
+    case = " ".join(str(form.get("case_number", "") or "").split()) or None
+    return _plain(svc.store.record_release_request(
+        ctx, requesting_agency=_text(form, "requesting_agency", "requesting agency", 200),
+        agency_type=agency_type, requester=_text(form, "requester", "requester", 200),
+        purpose=_text(form, "purpose", "purpose"), case_number=case))
+
+
+def decide_release(svc, ctx, request_id: str, form: dict) -> dict:
     decision = str(form.get("decision", ""))
     if decision not in ("approved", "denied"):
         raise QueryError("decision: approved or denied")
+    note = _text(form, "note", "a decision note")
     try:
-        svc.store.decide_release_request(request_id, approver=user.username,
-                                         approved=decision == "approved",
-                                         note=str(form.get("note", ""))[:500])
-    except (KeyError, ValueError) as exc:
-        raise QueryError(str(exc)) from None
+        return _plain(svc.store.decide_release_request(ctx, _int_id(request_id),
+                                                       approve=decision == "approved", note=note))
+    except KeyError:
+        raise web.HTTPNotFound() from None
 
 
 def access_log(svc, ctx, query: dict) -> list[dict]:

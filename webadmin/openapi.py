@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
+from webadmin.data import AGENCY_TYPES
 from webadmin.purpose import PURPOSE_KINDS
 
 STR = {"type": "string"}
@@ -41,15 +42,18 @@ BODIES = {
     ("POST", "/api/v1/policy/ack"): _obj(["sha256"], sha256=STR),
     ("PUT", "/api/v1/settings"): {"type": "object", "description": "flat section.field keys",
                                   "additionalProperties": True},
-    ("POST", "/api/v1/holds"): _obj(["read_ids", "case_number", "reason"],
-                                    read_ids={"type": "array", "items": STR},
-                                    case_number=STR, reason=STR),
+    ("POST", "/api/v1/holds"): _obj(["read_ids", "reason"],
+                                    read_ids={"type": "array", "items": STR}, reason=STR),
+    ("POST", "/api/v1/evidence"): _obj([], recipient_agency=STR,
+                                       release_request_id={"type": "integer"}),
     ("POST", "/api/v1/holds/{hold_id}/release"): _obj(["reason"], reason=STR),
-    ("POST", "/api/v1/releases"): _obj(["requesting_agency", "requester", "purpose", "scope"],
-                                       requesting_agency=STR, requester=STR, purpose=STR,
-                                       scope=STR),
+    ("POST", "/api/v1/releases"): _obj(
+        ["requesting_agency", "agency_type", "requester", "purpose"], requesting_agency=STR,
+        agency_type={"type": "string", "enum": list(AGENCY_TYPES)}, requester=STR, purpose=STR,
+        case_number=STR),
     ("POST", "/api/v1/releases/{request_id}/decision"): _obj(
-        ["decision"], decision={"type": "string", "enum": ["approved", "denied"]}, note=STR),
+        ["decision", "note"], decision={"type": "string", "enum": ["approved", "denied"]},
+        note=STR),
     ("POST", "/api/v1/users"): _obj(["username", "role"], username=STR, role=STR,
                                     organisation=STR, full_name=STR),
     ("POST", "/api/v1/users/{username}/training"): _obj(

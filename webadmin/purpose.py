@@ -42,4 +42,5 @@ def check_purpose(kind: str | None, text: str | None, case_number: str | None,
 def access_context(user, kind: str, text: str, case: str | None, source: str,
                    address: str | None = None) -> AccessContext:
     return AccessContext(user=user.username, organisation=user.organisation, role=user.role,
-                         purpose=f"{kind}: {text}", case_number=case, source=source)
+                         purpose=f"{kind}: {text}", case_number=case, source=source,
+                         address=address)

@@ -16,8 +16,8 @@ from webadmin.views_auth import run_blocking
 
 logger = logging.getLogger(__name__)
 
-REPORT_COLUMNS = ("seq", "time", "user", "organisation", "role", "source", "action", "purpose",
-                  "case_number", "terms")
+REPORT_COLUMNS = ("seq", "utc", "user", "organisation", "role", "source", "address", "action",
+                  "purpose", "case_number", "terms", "result_count", "detail")
 
 
 async def audit(request: web.Request) -> web.StreamResponse:

@@ -10,7 +10,7 @@ import logging
 from aiohttp import web
 
 from webadmin import data
-from webadmin.context import CTX, SERVICES, USER, render
+from webadmin.context import CTX, SERVICES, render
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ async def hold_place(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     form = await request.post()
     try:
-        data.place_hold(svc, request[CTX], request[USER], dict(form))
+        data.place_hold(svc, request[CTX], dict(form))
     except data.QueryError as exc:
         return render(request, "holds.html", {"holds": data.holds(svc, request[CTX]),
                                               "error": str(exc)}, status=400)
@@ -77,7 +77,7 @@ async def hold_release(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     form = await request.post()
     try:
-        data.release_hold(svc, request[CTX], request[USER], request.match_info["hold_id"],
+        data.release_hold(svc, request[CTX], request.match_info["hold_id"],
                           str(form.get("reason", "")))
     except data.QueryError as exc:
         return render(request, "holds.html", {"holds": data.holds(svc, request[CTX]),
@@ -87,25 +87,34 @@ async def hold_release(request: web.Request) -> web.StreamResponse:
 
 async def evidence_export(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
-    name, body = data.export_evidence(svc, request[CTX], request[USER],
-                                      request.match_info["hold_id"])
+    form = await request.post()
+    try:
+        name, body = data.export_evidence(svc, request[CTX], dict(form))
+    except data.QueryError as exc:
+        return render(request, "holds.html", {"holds": data.holds(svc, request[CTX]),
+                                              "error": str(exc)}, status=400)
     return web.Response(body=body, content_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{name}"'})
 
 
-async def releases(request: web.Request) -> web.StreamResponse:
+def _releases_page(request, status=200, **extra):
     svc = request.app[SERVICES]
-    return render(request, "releases.html", {"releases": data.release_requests(svc)})
+    return render(request, "releases.html", {
+        "releases": data.release_requests(svc, request[CTX]),
+        "agency_types": data.AGENCY_TYPES, **extra}, status=status)
+
+
+async def releases(request: web.Request) -> web.StreamResponse:
+    return _releases_page(request)
 
 
 async def release_request(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     form = await request.post()
     try:
-        data.record_release(svc, request[USER], dict(form))
+        data.record_release(svc, request[CTX], dict(form))
     except data.QueryError as exc:
-        return render(request, "releases.html", {"releases": data.release_requests(svc),
-                                                 "error": str(exc)}, status=400)
+        return _releases_page(request, 400, error=str(exc))
     raise web.HTTPSeeOther("/releases?ok=recorded")
 
 
@@ -113,8 +122,7 @@ async def release_decide(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     form = await request.post()
     try:
-        data.decide_release(svc, request[USER], request.match_info["request_id"], dict(form))
+        data.decide_release(svc, request[CTX], request.match_info["request_id"], dict(form))
     except data.QueryError as exc:
-        return render(request, "releases.html", {"releases": data.release_requests(svc),
-                                                 "error": str(exc)}, status=400)
+        return _releases_page(request, 400, error=str(exc))
     raise web.HTTPSeeOther("/releases?ok=decided")
