@@ -12,6 +12,7 @@ import numpy as np
 from aiohttp import ClientSession, TCPConnector
 from aiohttp.test_utils import TestServer
 from argon2 import PasswordHasher
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.config import AlprConfig
 from inference.types import Candidate, Read
@@ -130,7 +131,7 @@ async def start_console(tmp_path, store, *, clock=time.time, config=None,
     frames = [frame or LiveFrame(jpeg(), time.time(), (((250, 200, 140, 40), "7ABC123", 0.91),))]
     app = create_app(config, store=store, accounts=accounts, health_provider=health,
                      snapshot_provider=lambda: frames[0], hotlist_status=hotlist_status,
-                     camera_control=camera)
+                     camera_control=camera, evidence_signer=Ed25519PrivateKey.generate())
     server = TestServer(app, host="127.0.0.1")
     await server.start_server(ssl=server_context(tmp_path, config.console, "pole-7"))
     return Console(server, accounts, store, camera, config, frames)
