@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from aiohttp import ClientSession, TCPConnector
+from aiohttp import ClientSession, CookieJar, DummyCookieJar, TCPConnector
 from aiohttp.test_utils import TestServer
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -121,7 +122,7 @@ def open_store(tmp_path, clock=time.time) -> Store:
 
 
 async def start_console(tmp_path, store, *, clock=time.time, config=None,
-                        frame: LiveFrame | None = None) -> Console:
+                        frame: LiveFrame | None = None, health_provider=health) -> Console:
     config = config or make_config(tmp_path)
     accounts = AccountStore.open(tmp_path / "accounts.db", hasher=cheap_hasher(),
                                  seal_key=b"k" * 32, clock=clock,
@@ -129,7 +130,7 @@ async def start_console(tmp_path, store, *, clock=time.time, config=None,
                                  lockout_s=config.console.lockout_min * 60)
     camera = ConfigCameraControl(config)
     frames = [frame or LiveFrame(jpeg(), time.time(), (((250, 200, 140, 40), "7ABC123", 0.91),))]
-    app = create_app(config, store=store, accounts=accounts, health_provider=health,
+    app = create_app(config, store=store, accounts=accounts, health_provider=health_provider,
                      snapshot_provider=lambda: frames[0], hotlist_status=hotlist_status,
                      camera_control=camera, evidence_signer=Ed25519PrivateKey.generate())
     server = TestServer(app, host="127.0.0.1")
@@ -137,7 +138,14 @@ async def start_console(tmp_path, store, *, clock=time.time, config=None,
     return Console(server, accounts, store, camera, config, frames)
 
 
-def client() -> ClientSession:
-    """An HTTPS client that trusts the test's self-signed certificate and keeps no cookies."""
-    from aiohttp import DummyCookieJar
-    return ClientSession(connector=TCPConnector(ssl=False), cookie_jar=DummyCookieJar())
+def client(cookies: bool = False) -> ClientSession:
+    """An HTTPS client that trusts the test's self-signed certificate (cookies: like a browser)."""
+    jar = CookieJar(unsafe=True) if cookies else DummyCookieJar()
+    return ClientSession(connector=TCPConnector(ssl=False), cookie_jar=jar)
+
+
+def form_csrf(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "page has no CSRF field"
+    return match.group(1)
