@@ -17,6 +17,7 @@ from webadmin import data
 from webadmin.context import CTX, SERVICES, SESSION, USER
 from webadmin.openapi import build_openapi
 from webadmin.settings import SettingsError, validate_changes
+from webadmin.snapshot import utc_iso
 from webadmin.views_admin import parse_training
 from webadmin.views_auth import client_address, run_blocking
 from webadmin.views_unit import apply_settings
@@ -137,7 +138,7 @@ async def live(request: web.Request) -> web.StreamResponse:
             for box, plate, score in frame.detections]
     svc.store.record_access(request[CTX], "live-detections",
                             terms={"plates": [d["plate"] for d in dets if d["plate"]],
-                                   "frame_time": frame.wall_time}, result_count=len(dets))
+                                   "frame_utc": utc_iso(frame.wall_time)}, result_count=len(dets))
     return ok({"wall_time": frame.wall_time, "detections": dets})
 
 

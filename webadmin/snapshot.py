@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import cv2
 import numpy as np
 
@@ -26,3 +28,7 @@ def annotate(frame: LiveFrame) -> bytes:
                     0.5 * thick, GREEN, thick, cv2.LINE_AA)
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
     return buf.tobytes() if ok else frame.jpeg
+
+
+def utc_iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from webadmin.context import CTX, SERVICES, USER, render
 from webadmin.settings import SETTINGS, SettingsError, validate_changes
-from webadmin.snapshot import annotate
+from webadmin.snapshot import annotate, utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
         return web.Response(status=503, text="No frame yet: the camera is starting or lost.")
     plates = [text for _, text, _ in frame.detections if text]
     svc.store.record_access(request[CTX], "live-snapshot",
-                            terms={"plates": plates, "frame_time": frame.wall_time},
+                            terms={"plates": plates, "frame_utc": utc_iso(frame.wall_time)},
                             result_count=len(frame.detections))
     jpeg = await asyncio.get_running_loop().run_in_executor(None, annotate, frame)
     return web.Response(body=jpeg, content_type="image/jpeg")
