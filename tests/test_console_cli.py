@@ -1,0 +1,98 @@
+"""`alpr console ...`: one-time first admin, training, recovery, and a real HTTPS serve."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from appliance.cli import main
+from storage.accounts import AccountStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bootstrap_admin_once_with_one_time_password(tmp_path, capsys):
+    assert main(["console", "bootstrap-admin", "--data-dir", str(tmp_path),
+                 "--username", "Chief", "--organisation", "Example PD"]) == 0
+    out = capsys.readouterr().out
+    password = re.search(r"one-time password: (\S+)", out).group(1)
+    assert "record-training chief" in out
+    assert main(["console", "bootstrap-admin", "--data-dir", str(tmp_path)]) == 1
+    assert "already exists" in capsys.readouterr().err
+    accounts = AccountStore.open(tmp_path / "accounts.db")
+    try:
+        assert accounts.login("chief", password, "cli").ok
+        user = accounts.get_user("chief")
+        assert user.role == "admin" and user.must_change_password
+        assert user.organisation == "Example PD"
+    finally:
+        accounts.close()
+
+
+def test_record_training_reset_and_list(tmp_path, capsys):
+    main(["console", "bootstrap-admin", "--data-dir", str(tmp_path)])
+    capsys.readouterr()
+    assert main(["console", "record-training", "admin", "--data-dir", str(tmp_path),
+                 "--course", "ALPR policy", "--completed", "2026-01-05",
+                 "--expires", "2026-01-01"]) == 1
+    assert "expiry" in capsys.readouterr().err
+    today = time.strftime("%Y-%m-%d")
+    assert main(["console", "record-training", "admin", "--data-dir", str(tmp_path),
+                 "--course", "ALPR policy", "--completed", today,
+                 "--expires", "2099-01-01"]) == 0
+    assert main(["console", "users", "--data-dir", str(tmp_path)]) == 0
+    listing = capsys.readouterr().out
+    assert "admin" in listing and "trained" in listing and "NOT" not in listing
+    assert main(["console", "reset-password", "admin", "--data-dir", str(tmp_path)]) == 0
+    new = re.search(r"one-time password for admin: (\S+)", capsys.readouterr().out).group(1)
+    accounts = AccountStore.open(tmp_path / "accounts.db")
+    assert accounts.login("admin", new, "cli").ok
+    accounts.close()
+    assert main(["console", "reset-password", "nobody", "--data-dir", str(tmp_path)]) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_serve_answers_https_with_a_generated_dev_certificate(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "appliance", "console", "serve",
+                             "--data-dir", str(tmp_path), "--port", str(port)],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "keys" / "console.crt").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        body = None
+        while time.monotonic() < deadline:
+            try:
+                ctx = ssl.create_default_context(cafile=str(tmp_path / "keys" / "console.crt"))
+                with urllib.request.urlopen(f"https://127.0.0.1:{port}/login", context=ctx,
+                                            timeout=5) as resp:
+                    body = resp.read().decode()
+                    headers = resp.headers
+                break
+            except (OSError, ssl.SSLError):
+                time.sleep(0.3)
+        assert body is not None, proc.stderr.read() if proc.poll() is not None else "no answer"
+        assert "Sign in" in body and headers.get("Server", "") == ""
+        assert oct((tmp_path / "keys" / "console.key").stat().st_mode & 0o777) == "0o600"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "SELF-SIGNED" in err and "bootstrap-admin" in err
