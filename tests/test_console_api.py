@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import requests
 import schemathesis
 from console_support import PASSWORD, client, make_alert, make_read, open_store, start_console
 from hypothesis import HealthCheck, given, settings
@@ -120,6 +121,8 @@ def test_fuzzed_api_never_answers_5xx(tmp_path):
     base = c.url("/").rstrip("/")
     schema = schemathesis.openapi.from_dict(build_openapi())
     calls, errors = [], []
+    http = requests.Session()  # keep-alive: the TLS handshake once, not per request
+    http.verify = str(tmp_path / "keys" / "console.crt")
     try:
         for result in schema.get_all_operations():
             op = result.ok()
@@ -127,15 +130,16 @@ def test_fuzzed_api_never_answers_5xx(tmp_path):
             role = roles[0] if roles[0] != "anonymous" else None
             for mode, examples in ((schemathesis.GenerationMode.POSITIVE, 25),
                                    (schemathesis.GenerationMode.NEGATIVE, 15)):
-                _fuzz(op, mode, examples, c, base, role, calls, errors,
-                      str(tmp_path / "keys" / "console.crt"))
+                _fuzz(op, mode, examples, c, base, role, calls, errors, http)
     finally:
+        http.close()
         server.close()
     assert not errors, errors[:5]
+    print(f"fuzzed requests: {len(calls)}")
     assert len(calls) >= 1000, len(calls)
 
 
-def _fuzz(op, mode, examples, c, base, role, calls, errors, cert):
+def _fuzz(op, mode, examples, c, base, role, calls, errors, http):
     @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(case=op.as_strategy(generation_mode=mode))
@@ -143,7 +147,8 @@ def _fuzz(op, mode, examples, c, base, role, calls, errors, cert):
         headers = {}
         if role:
             headers = {"Authorization": "Bearer " + _token(c, role)}
-        response = case.call(base_url=base, headers=headers, verify=cert, timeout=30)
+        response = case.call(base_url=base, headers=headers, session=http, verify=http.verify,
+                             timeout=30)
         calls.append(response.status_code)
         if response.status_code >= 500:
             errors.append((op.method, op.path, response.status_code, response.text[:200]))
