@@ -96,3 +96,29 @@ def test_serve_answers_https_with_a_generated_dev_certificate(tmp_path):
         proc.terminate()
         _, err = proc.communicate(timeout=20)
     assert "SELF-SIGNED" in err and "bootstrap-admin" in err
+
+
+def test_console_thread_serves_and_stops_twice(tmp_path):
+    from console_support import health, hotlist_status, make_config, open_store
+
+    from webadmin.app import create_app
+    from webadmin.server import ConsoleThread
+    from webadmin.settings import ConfigCameraControl
+
+    config = make_config(tmp_path)
+    store, accounts = open_store(tmp_path), AccountStore.open(tmp_path / "accounts.db")
+    app = create_app(config, store=store, accounts=accounts, health_provider=health,
+                     snapshot_provider=lambda: None, hotlist_status=hotlist_status,
+                     camera_control=ConfigCameraControl(config))
+    port = _free_port()
+    thread = ConsoleThread(app, config, port=port)
+    thread.start()
+    ctx = ssl.create_default_context(cafile=str(tmp_path / "keys" / "console.crt"))
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/login", context=ctx) as resp:
+        assert resp.status == 200
+    thread.stop()
+    thread.stop()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"https://127.0.0.1:{port}/login", context=ctx, timeout=2)
+    accounts.close()
+    store.close()

@@ -76,3 +76,50 @@ def basic_health(config, store) -> dict:
             "system": {"cpu_temp_c": temp, "disk_free_mb": disk.free // 2**20,
                        "load_1m": os.getloadavg()[0], "wall_time": time.time()},
             "uplink": {"backlog": store.stats().get("backlog")}}
+
+
+class ConsoleThread:
+    """The console on its own event-loop thread, for a daemon built on threads.
+
+    `start()` returns once HTTPS is listening (or raises why not); `stop()` is safe twice.
+    """
+
+    def __init__(self, app: web.Application, config, *, port: int | None = None):
+        self._app, self._config, self._port = app, config, port
+        self._loop = None
+        self._thread = None
+        self._runners: list[web.AppRunner] = []
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        import asyncio
+        import threading
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="console",
+                                        daemon=True)
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(
+            start_console(self._app, self._config, port=self._port), self._loop)
+        try:
+            self._runners = future.result(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        import asyncio
+
+        if self._loop is None:
+            return
+        loop, self._loop = self._loop, None
+        if self._runners:
+            asyncio.run_coroutine_threadsafe(_cleanup(self._runners), loop).result(timeout_s)
+            self._runners = []
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(timeout_s)
+        loop.close()
+
+
+async def _cleanup(runners: list[web.AppRunner]) -> None:
+    for runner in runners:
+        await runner.cleanup()
