@@ -193,3 +193,43 @@ async def test_plain_http_only_redirects(tmp_path):
         assert resp.status == 301
         assert resp.headers["Location"] == "https://127.0.0.1:8443/"
     await server.close()
+
+
+async def test_totp_enrolment_then_sign_in_needs_the_code(console):
+    import re
+
+    import pyotp
+
+    c = console
+    c.user("ann", "auditor")
+    headers, csrf = c.session("ann")
+    async with client() as http:
+        page = await (await http.post(c.url("/me/totp"), headers=headers,
+                                      data={"csrf": csrf, "action": "begin"})).text()
+        secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
+        resp = await http.post(c.url("/me/totp"), headers=headers, allow_redirects=False, data={
+            "csrf": csrf, "action": "confirm", "secret": secret,
+            "code": pyotp.TOTP(secret).at(c.clock.t)})
+        assert resp.status == 303
+    assert c.accounts.get_user("ann").totp_enabled
+    async with client(cookies=True) as http:
+        resp = await sign_in(http, c, "ann", PASSWORD)
+        assert resp.status == 401 and "authenticator" in await resp.text()
+        async with http.get(c.url("/login")) as r:
+            token = form_csrf(await r.text())
+        resp = await http.post(c.url("/login"), allow_redirects=False, data={
+            "csrf": token, "username": "ann", "password": PASSWORD,
+            "totp": pyotp.TOTP(secret).at(c.clock.t)})
+        assert resp.status == 303
+
+
+async def test_a_new_policy_version_must_be_acknowledged_again(console):
+    c = console
+    c.user("ann", "auditor")
+    c.accounts.acknowledge_policy("ann", "0" * 64)  # an older policy version
+    headers, _ = c.session("ann")
+    async with client() as http:
+        resp = await http.get(c.url("/status"), headers=headers, allow_redirects=False)
+        assert resp.status == 303 and resp.headers["Location"].startswith("/policy?next=")
+        resp = await http.get(c.url("/api/v1/status"), headers=headers)
+        assert resp.status == 403 and "/policy" in (await resp.json())["error"]
