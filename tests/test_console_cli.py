@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import re
 import socket
@@ -122,3 +124,37 @@ def test_console_thread_serves_and_stops_twice(tmp_path):
         urllib.request.urlopen(f"https://127.0.0.1:{port}/login", context=ctx, timeout=2)
     accounts.close()
     store.close()
+
+
+def test_console_service_serves_the_units_health(tmp_path):
+    from console_support import make_config, open_store
+
+    from webadmin.policy import load_policy
+    from webadmin.service import ConsoleService
+
+    class Unit:  # what appliance.unit.Unit offers the console
+        def health(self):
+            return {"capture": {"fps": 12.5, "frames_dropped": 0}, "cpu_temp_c": 48.0}
+
+    config = make_config(tmp_path)
+    store, accounts = open_store(tmp_path), AccountStore.open(tmp_path / "accounts.db")
+    accounts.create_user("tech", "technician", "PD", password="correct horse battery",
+                         one_time_password=False)
+    accounts.acknowledge_policy("tech", load_policy(config.unit).sha256)
+    today = dt.date.today()
+    accounts.add_training("tech", "ALPR", today, today + dt.timedelta(days=9), "admin")
+    port = _free_port()
+    service = ConsoleService(config, store=store, accounts=accounts, port=port)
+    service.start(Unit())
+    try:
+        token, _ = accounts.create_session("tech", "127.0.0.1")
+        ctx = ssl.create_default_context(cafile=str(tmp_path / "keys" / "console.crt"))
+        req = urllib.request.Request(f"https://127.0.0.1:{port}/api/v1/status",
+                                     headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, context=ctx) as resp:
+            assert json.load(resp)["health"]["capture"]["fps"] == 12.5
+    finally:
+        service.stop()
+        service.stop()
+        accounts.close()
+        store.close()
