@@ -189,6 +189,7 @@ async def test_auditor_report_csv_lists_accesses(console):
         await http.get(c.url("/search?plate=5XYZ001"), headers=inv)
         page = await (await http.get(c.url("/audit"), headers=aud)).text()
         assert "5XYZ001" in page and "hash chain verifies" in page
+        assert "Summary by user" in page
         resp = await http.get(c.url("/audit/report.csv"), headers=aud)
         text = await resp.text()
     assert resp.content_type == "text/csv" and "attachment" in resp.headers["Content-Disposition"]

@@ -13,6 +13,7 @@ import json
 from aiohttp import web
 
 from storage.accounts import AccountError
+from storage.report import summarise
 from webadmin import data
 from webadmin.context import CTX, SERVICES, SESSION, USER
 from webadmin.openapi import build_openapi
@@ -233,7 +234,8 @@ async def release_decide(request, svc):
 
 @_data_call
 async def access_log(request, svc):
-    return ok({"entries": data.access_log(svc, request[CTX], dict(request.query))})
+    entries = data.access_log(svc, request[CTX], dict(request.query))
+    return ok({"entries": entries, "summary": summarise(entries)})
 
 
 @_data_call

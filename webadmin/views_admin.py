@@ -10,6 +10,7 @@ import logging
 from aiohttp import web
 
 from storage.accounts import ROLES, AccountError
+from storage.report import summarise
 from webadmin import data
 from webadmin.context import CTX, SERVICES, USER, render
 from webadmin.views_auth import run_blocking
@@ -30,6 +31,7 @@ async def audit(request: web.Request) -> web.StreamResponse:
                       status=400)
     ok, first_bad = svc.store.verify_access_log()
     return render(request, "audit.html", {"entries": entries[::-1], "query": query,
+                                          "summary": summarise(entries),
                                           "chain_ok": ok, "first_bad": first_bad})
 
 
