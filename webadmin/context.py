@@ -50,6 +50,12 @@ USER = web.RequestKey("user", User)
 CTX = web.RequestKey("ctx", AccessContext)  # set by the guard on purpose=True routes
 
 
+# Fixed confirmations after a redirect (?ok=KEY); nothing from the query is echoed.
+NOTICES = {"placed": "Hold placed.", "released": "Hold released.", "recorded": "Request recorded.",
+           "decided": "Decision recorded.", "totp": "Two-factor sign-in is on.",
+           "1": "Saved."}
+
+
 def render(request: web.Request, template: str, context: dict | None = None,
            status: int = 200) -> web.Response:
     """A page with the common context (user, csrf token, purpose banner, policy facts)."""
@@ -57,7 +63,8 @@ def render(request: web.Request, template: str, context: dict | None = None,
     session = request.get(SESSION)
     base = {"user": request.get(USER), "session": session,
             "csrf": session.csrf if session else "", "policy": svc.policy,
-            "unit": svc.config.unit, "path": request.path}
+            "unit": svc.config.unit, "path": request.path,
+            "notice": NOTICES.get(request.query.get("ok", ""))}
     base.update(context or {})
     return aiohttp_jinja2.render_template(template, request, base, status=status)
 
