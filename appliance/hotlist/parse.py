@@ -56,7 +56,8 @@ class RowError:
 
     def __str__(self) -> str:
         where = "file" if self.row == 0 else f"row {self.row}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        field_ = f"{self.field}: " if self.field else ""
+        return f"{where}: {field_}{self.message}"
 
 
 @dataclass
