@@ -31,7 +31,7 @@ class UplinkConfig(Section):
         "the outbox, alerts first).")
     push_timeout_s: float = Field(30.0, gt=0, le=600, description="Timeout of one push request.")
     send_overview_images: bool = Field(
-        False, description="Include the overview frame (not only the plate crop) in uplinked reads.")
+        False, description="Include the overview frame, not only the plate crop, in uploads.")
     pull_max_skew_s: float = Field(
         300.0, ge=10, le=3600,
         description="Pull requests: accepted clock difference; nonces are remembered this long "
