@@ -7,7 +7,6 @@ very next batch instead of behind thousands of sealed read batches.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import logging
 import threading
@@ -20,11 +19,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.uplink.verify import FORMAT, GENESIS_HASH, canonical, envelope_bytes, sha256_hex
+from storage.codec import read_payload
 
 logger = logging.getLogger(__name__)
 
-# outbox record kind -> batch section
-SECTION_OF_KIND = {"alert": "alerts", "read": "reads", "event": "events", "access": "access_log"}
+# outbox record kind -> batch section. The store's "event" records are its tamper-evident access
+# log (every access to ALPR data and every security event); other unit events go to "events".
+SECTION_OF_KIND = {"alert": "alerts", "read": "reads", "event": "access_log"}
 
 
 class OutboxRecord(Protocol):
@@ -65,37 +66,24 @@ class Signer:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def read_record(read: Any, *, with_crop: bool = True, with_frame: bool = False) -> dict:
-    """JSON record of an `inference.types.Read` (images as base64, optional)."""
-    rec = {
-        "read_id": read.read_id, "plate": read.plate, "confidence": float(read.confidence),
-        "candidates": [{"text": c.text, "confidence": float(c.confidence), "region": c.region}
-                       for c in read.candidates],
-        "first_seen_wall": read.first_seen_wall, "last_seen_wall": read.last_seen_wall,
-        "first_seen_mono": read.first_seen_mono, "last_seen_mono": read.last_seen_mono,
-        "clock_synced": read.clock_synced, "frames_used": read.frames_used,
-        "direction": read.direction, "box": [float(v) for v in read.box], "region": read.region,
-    }
-    if with_crop and read.crop_jpeg:
-        rec["crop_jpeg"] = base64.b64encode(read.crop_jpeg).decode("ascii")
-    if with_frame and read.frame_jpeg:
-        rec["frame_jpeg"] = base64.b64encode(read.frame_jpeg).decode("ascii")
-    return rec
+def read_record(read: Any) -> dict:
+    """JSON record of an `inference.types.Read`, as the store's outbox gives it."""
+    return read_payload(read)
 
 
 def alert_record(alert: Any) -> dict:
     """JSON record of a `storage.types.Alert`; ``confirmed`` is always false on the unit."""
-    rec = dataclasses.asdict(alert)
-    rec["confirmed"] = False
-    return rec
+    return {**dataclasses.asdict(alert), "confirmed": False}
 
 
 class BatchBuilder:
     """Seal the next batch from the outbox: number it, chain it, sign it, save it."""
 
     def __init__(self, outbox: Outbox, signer: Signer, device_id: str, *, max_records: int = 200,
-                 health: Callable[[], dict] = dict, clock: Callable[[], float] = time.time) -> None:
+                 health: Callable[[], dict] = dict, clock: Callable[[], float] = time.time,
+                 send_overview_images: bool = False) -> None:
         self.outbox = outbox
+        self.send_overview_images = send_overview_images
         self.signer = signer
         self.device_id = device_id
         self.max_records = max_records
@@ -112,11 +100,19 @@ class BatchBuilder:
                        "prev_hash": prev, "created": self.clock(), "health": self.health(),
                        "reads": [], "alerts": [], "events": [], "access_log": []}
         for rec in pending:
-            batch[SECTION_OF_KIND.get(rec.kind, "events")].append(rec.payload)
+            batch[SECTION_OF_KIND.get(rec.kind, "events")].append(self._payload(rec))
         body = self.seal(batch)
         self.outbox.save_batch(seq, body, [(r.kind, r.record_id) for r in pending])
         logger.debug("batch %s sealed: %s records, %s bytes", seq, len(pending), len(body))
         return seq, body
+
+    def _payload(self, rec: Any) -> dict:
+        payload = dict(rec.payload)
+        if rec.kind == "alert":
+            payload["confirmed"] = False  # only an officer, through CLETS, confirms a hit
+        elif rec.kind == "read" and not self.send_overview_images:
+            payload.pop("frame_jpeg_b64", None)
+        return payload
 
     def seal(self, batch: dict) -> bytes:
         batch_c = canonical(batch)

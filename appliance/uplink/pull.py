@@ -72,11 +72,19 @@ async def _batches(request: web.Request) -> web.Response:
     if after < 0 or limit < 1:
         raise _bad("after >= 0 and limit >= 1")
     batches = state["source"].batches_after(after, limit)
-    if state["on_access"] and batches:
-        state["on_access"]("uplink_pull", {"after": after, "seqs": [s for s, _ in batches],
+    data_seqs = [s for s, b in batches if _carries_alpr_data(b)]
+    if state["on_access"] and data_seqs:
+        state["on_access"]("uplink_pull", {"after": after, "seqs": data_seqs,
                                            "remote": request.remote})
     body = b"".join(b + b"\n" for _, b in batches)
     return web.Response(body=body, content_type="application/x-ndjson")
+
+
+def _carries_alpr_data(body: bytes) -> bool:
+    """Reads or alerts in the batch. Fetching only access-log entries is not logged again:
+    logging it would make a new entry to fetch, and so on forever."""
+    batch = json.loads(body)["batch"]
+    return bool(batch["reads"] or batch["alerts"])
 
 
 async def _ack(request: web.Request) -> web.Response:

@@ -40,7 +40,7 @@ class UplinkService:
         self.cfg = cfg
         self.device_id = device_id
         builder = BatchBuilder(store, signer, device_id, max_records=cfg.batch_max_records,
-                               health=health)
+                               health=health, send_overview_images=cfg.send_overview_images)
         self.source = BatchSource(store, builder, window=cfg.build_ahead_batches)
         self.pusher = None
         if cfg.enabled:

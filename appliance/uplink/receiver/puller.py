@@ -35,7 +35,7 @@ async def _signed(session: aiohttp.ClientSession, key: Ed25519PrivateKey, method
 
 
 async def pull_once(db: ReceiverDB, session: aiohttp.ClientSession, unit_url: str, unit_id: str,
-                    key: Ed25519PrivateKey, *, limit: int = 50) -> int:
+                    key: Ed25519PrivateKey, *, limit: int = 50, max_rounds: int = 1000) -> int:
     """Fetch batches after the last stored one, verify + store them, ack. Returns batches stored."""
     base = unit_url.rstrip("/") + "/uplink/v1"
     state = db.unit_state(unit_id)
@@ -48,7 +48,7 @@ async def pull_once(db: ReceiverDB, session: aiohttp.ClientSession, unit_url: st
         raise PullError(f"{unit_url} is unit {status.get('device_id')!r}, not {unit_id!r}")
     if status.get("last_acked", 0) < after:  # an earlier ack was lost: repeat it
         await _signed(session, key, "POST", f"{base}/ack", json.dumps({"seq": after}).encode())
-    while True:
+    for _ in range(max_rounds):
         data = await _signed(session, key, "GET", f"{base}/batches?after={after}&limit={limit}")
         lines = [ln for ln in data.split(b"\n") if ln]
         if not lines:
