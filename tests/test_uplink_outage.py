@@ -1,5 +1,5 @@
-"""Outage soak: the receiver is killed and restarted and the link is cut, repeatedly, while the
-unit keeps reading. Afterwards every read is on the server exactly once."""
+"""Outage soak on the real store: the receiver is killed and restarted and the link is cut,
+repeatedly, while the unit keeps reading. Afterwards every read is on the server exactly once."""
 
 import asyncio
 import random
@@ -9,6 +9,7 @@ import pytest
 from appliance.uplink.push import Pusher
 from appliance.uplink.receiver.app import create_app
 from appliance.uplink.receiver.db import ReceiverDB
+from tests.store_helpers import open_store
 from tests.uplink_helpers import FlakyLink, TlsServer, make_read, make_unit
 
 
@@ -17,7 +18,8 @@ async def test_soak_kill_restart_and_cut_link(tmp_path):
     rng = random.Random(7)
     dbpath = tmp_path / "recv.db"
     holder = {"db": ReceiverDB(dbpath)}
-    outbox, source, signer = make_unit(max_records=7, window=3)
+    store = open_store(tmp_path / "unit.db", synchronous="NORMAL")
+    _, source, signer = make_unit(max_records=7, window=3, outbox=store)
     holder["db"].enroll("unit-1", signer.public_pem())
     srv = TlsServer(lambda: create_app(holder["db"]), tmp_path)
     await srv.start()
@@ -32,7 +34,7 @@ async def test_soak_kill_restart_and_cut_link(tmp_path):
     async def produce():
         for _ in range(400):
             r = make_read()
-            outbox.add_read(r)
+            store.add_read(r)
             produced.append(r.read_id)
             await asyncio.sleep(0.003)
 
@@ -55,7 +57,8 @@ async def test_soak_kill_restart_and_cut_link(tmp_path):
 
     await asyncio.gather(produce(), chaos())
     for _ in range(300):  # then let it drain
-        if not outbox.pending and outbox.last_acked_seq() == max(outbox.batches, default=0):
+        backlog = store.stats()["backlog"]
+        if not any(backlog.values()):
             break
         pusher.wake()
         await asyncio.sleep(0.05)
@@ -69,5 +72,7 @@ async def test_soak_kill_restart_and_cut_link(tmp_path):
     assert set(stored) == set(produced)  # 0 lost
     assert db.counters.duplicate_records == 0
     assert pusher.failures == 0 and link.cuts >= 4 and pusher.failures_total >= 3
-    assert db.unit_state("unit-1")[0] == outbox.last_acked_seq()
+    assert db.unit_state("unit-1")[0] == store.last_acked_seq()
+    assert not any(store.stats()["backlog"].values())  # everything marked sent, on ack only
     db.close()
+    store.close()
