@@ -24,6 +24,7 @@ def _register_receiver(sub: argparse._SubParsersAction) -> None:
     rc.add_argument("--port", type=int, default=8444)
     rc.add_argument("--tls-cert", help="PEM certificate (see `receiver make-cert`)")
     rc.add_argument("--tls-key", help="PEM private key")
+    rc.add_argument("--hotlist-dir", help="serve the signed hotlists in DIR to enrolled units")
     rc.set_defaults(func=_receiver_serve)
     rs = rc.add_subparsers(dest="receiver_command", metavar="SUBCOMMAND")
     en = rs.add_parser("enroll", help="register a unit's Ed25519 public key")
@@ -96,7 +97,7 @@ def _receiver_serve(args: argparse.Namespace) -> int:
     print(f"receiver on https://{args.host}:{args.port}  db={args.db}  "
           f"pin={cert_pin(args.tls_cert)}", flush=True)
     try:
-        web.run_app(create_app(db), host=args.host, port=args.port,
+        web.run_app(create_app(db, hotlist_dir=args.hotlist_dir), host=args.host, port=args.port,
                     ssl_context=server_context(args.tls_cert, args.tls_key), print=None)
     finally:
         db.close()

@@ -32,6 +32,10 @@ class UplinkConfig(Section):
     push_timeout_s: float = Field(30.0, gt=0, le=600, description="Timeout of one push request.")
     send_overview_images: bool = Field(
         False, description="Include the overview frame, not only the plate crop, in uploads.")
+    hotlist_poll_s: float = Field(
+        300.0, ge=0, le=86400,
+        description="Fetch new signed hotlists from the server this often (0 = never; lists can "
+        "still be installed with `alpr hotlist install`).")
     pull_max_skew_s: float = Field(
         300.0, ge=10, le=3600,
         description="Pull requests: accepted clock difference; nonces are remembered this long "

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from appliance.uplink import reqsign
 from appliance.uplink.verify import FORMAT, GENESIS_HASH, canonical, envelope_bytes, sha256_hex
 from storage.codec import read_payload
 
@@ -60,6 +61,10 @@ class Signer:
 
     def sign(self, data: bytes) -> bytes:
         return self._key.sign(data)
+
+    def sign_request(self, method: str, path_qs: str, body: bytes = b"") -> dict[str, str]:
+        """Headers authenticating a request to the agency server (reqsign.py)."""
+        return reqsign.sign_request(self._key, method, path_qs, body)
 
     def public_pem(self) -> bytes:
         return self._key.public_key().public_bytes(

@@ -8,17 +8,20 @@ routes on the console's HTTPS app, and runs `run(stop)` in its event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
+from appliance.hotlist.fetch import HotlistSync
 from appliance.hotlist.manager import HotlistManager
 from appliance.uplink.batch import BatchBuilder, BatchSource, Signer
 from appliance.uplink.pull import add_pull_routes
-from appliance.uplink.push import Pusher
+from appliance.uplink.push import Pusher, pinned_fingerprint
 from appliance.uplink.reqsign import RequestVerifier
 from appliance.uplink.verify import load_public_key
 
@@ -51,8 +54,12 @@ class UplinkService:
         self.verifier = (RequestVerifier(server_key, max_skew_s=cfg.pull_max_skew_s)
                          if server_key is not None and cfg.pull_enabled else None)
         self.hotlists = hotlists
+        self.hotlist_sync = None
         if hotlists is not None:
             hotlists.on_alert = self._alerted
+            if cfg.enabled and cfg.hotlist_poll_s > 0:
+                self.hotlist_sync = HotlistSync(hotlists, cfg.server_url, device_id,
+                                                signer.sign_request)
 
     @classmethod
     def from_config(cls, config: Any, store: Any, *, trust_dir: str | None = None,
@@ -88,10 +95,24 @@ class UplinkService:
         return True
 
     async def run(self, stop: asyncio.Event) -> None:
-        if self.pusher is None:
-            await stop.wait()
-            return
-        await self.pusher.run(stop)
+        """Push batches and poll for hotlists until ``stop`` is set."""
+        tasks = [self.pusher.run(stop) if self.pusher else stop.wait()]
+        if self.hotlist_sync is not None:
+            tasks.append(self._poll_hotlists(stop))
+        await asyncio.gather(*tasks)
+
+    async def _poll_hotlists(self, stop: asyncio.Event) -> None:
+        connector = aiohttp.TCPConnector(ssl=pinned_fingerprint(self.cfg.server_cert_sha256))
+        timeout = aiohttp.ClientTimeout(total=self.cfg.push_timeout_s * 4)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            while not stop.is_set():
+                try:
+                    for name, outcome in (await self.hotlist_sync.sync(session)).items():
+                        logger.info("hotlist %s: %s", name, outcome)
+                except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+                    logger.warning("hotlist poll failed: %s", exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.cfg.hotlist_poll_s)
 
     def status(self) -> dict:
         """For the console: link state, backlog, active hotlists."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 
 from aiohttp import web
 
 from appliance.uplink.receiver.db import ReceiverDB
+from appliance.uplink.receiver.hotlists import add_hotlist_routes
 from appliance.uplink.verify import MAX_ENVELOPE_BYTES, VerifyError
 
 logger = logging.getLogger(__name__)
@@ -18,7 +20,8 @@ LAT_KEY = web.AppKey("ingest_latency", list)
 LATENCY_WINDOW = 10_000
 
 
-def create_app(db: ReceiverDB) -> web.Application:
+def create_app(db: ReceiverDB, *, hotlist_dir: str | Path | None = None) -> web.Application:
+    """The receiver's routes; with ``hotlist_dir`` it also serves signed hotlists to units."""
     app = web.Application(client_max_size=MAX_ENVELOPE_BYTES)
     app[DB_KEY] = db
     app[LAT_KEY] = []
@@ -26,6 +29,8 @@ def create_app(db: ReceiverDB) -> web.Application:
     app.router.add_get("/v1/units/{unit_id}/status", unit_status)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
+    if hotlist_dir is not None:
+        add_hotlist_routes(app, db, hotlist_dir)
     return app
 
 

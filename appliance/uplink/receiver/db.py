@@ -107,6 +107,10 @@ class ReceiverDB:
                                 (unit_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def public_key(self, unit_id: str) -> Ed25519PublicKey:
+        """The enrolled key of a unit; VerifyError unknown_unit/revoked_unit otherwise."""
+        return self._key(unit_id)
+
     def _key(self, unit_id: str) -> Ed25519PublicKey:
         key = self._keys.get(unit_id)
         if key is None:
