@@ -138,3 +138,17 @@ def test_entries_expire_while_loaded(tmp_path):
     assert mgr.check(make_read("EXP123"))
     now[0] += 120
     assert not mgr.check(make_read("EXP123"))
+
+
+def test_reload_if_changed_picks_up_new_files(tmp_path):
+    d = tmp_path / "h"
+    d.mkdir()
+    mgr = HotlistManager(d, KEY.public_key(), clock=lambda: NOW)
+    assert mgr.reload_if_changed() == {}
+    assert mgr.reload_if_changed() is None  # nothing changed: no work
+    write_signed(d / "a.csv", b"# version: 1\nplate,category\nNEW123,wanted\n")
+    assert mgr.reload_if_changed() == {"a.csv": "ok 1"}
+    assert mgr.check(make_read("NEW123"))
+    (d / "a.csv").unlink()
+    (d / "a.csv.sig").unlink()
+    assert mgr.reload_if_changed() == {} and not mgr.check(make_read("NEW123"))

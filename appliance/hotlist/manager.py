@@ -59,12 +59,14 @@ class HotlistManager:
         self.errors: dict[str, HotlistError] = {}
         self._matcher = Matcher((), tolerance=tolerance)
         self._lock = threading.Lock()  # serialises loads; matching never takes it
+        self._seen: tuple | None = None  # directory state at the last (re)load
 
     # -- loading --------------------------------------------------------------------------------
     def reload(self) -> dict[str, str]:
         """(Re)load every list in the directory. Returns name -> "ok <version>" or the error."""
         report = {}
         with self._lock:
+            self._seen = self._dir_state()
             lists = dict(self.lists)
             names = sorted(p.name for p in self.directory.glob("*")
                            if p.suffix.lower() in LIST_SUFFIXES) if self.directory.is_dir() else []
@@ -85,6 +87,19 @@ class HotlistManager:
             self._swap(lists)
         return report
 
+    def _dir_state(self) -> tuple:
+        if not self.directory.is_dir():
+            return ()
+        return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                            for p in self.directory.iterdir() if not p.name.startswith(".")))
+
+    def reload_if_changed(self) -> dict[str, str] | None:
+        """Reload when a file in the directory changed (e.g. `alpr hotlist install` ran while the
+        daemon is up). Returns the reload report, or None when nothing changed."""
+        if self._dir_state() == self._seen:
+            return None
+        return self.reload()
+
     def install(self, path: str | Path) -> Hotlist:
         """Verify and validate a list (and its .sig) first, then copy both in and swap.
 
@@ -101,6 +116,7 @@ class HotlistManager:
             lists[path.name] = hl
             self.errors.pop(path.name, None)
             self._swap(lists)
+            self._seen = self._dir_state()
         logger.info("hotlist %s version %s installed: %s entries", path.name, hl.version,
                     len(hl.entries))
         return hl

@@ -72,7 +72,7 @@ class UplinkService:
         if hotlist_key is not None:
             hotlists = HotlistManager(data / config.uplink.hotlist_dir, hotlist_key,
                                       tolerance=config.uplink.match_tolerance, store=store)
-            hotlists.reload()
+            hotlists.reload_if_changed()
         return cls(store=store, signer=signer, device_id=config.unit.unit_id, cfg=config.uplink,
                    server_key=_trust_key(trust / "server.pub"), hotlists=hotlists, health=health)
 
@@ -99,7 +99,18 @@ class UplinkService:
         tasks = [self.pusher.run(stop) if self.pusher else stop.wait()]
         if self.hotlist_sync is not None:
             tasks.append(self._poll_hotlists(stop))
+        if self.hotlists is not None:
+            tasks.append(self._watch_hotlists(stop))
         await asyncio.gather(*tasks)
+
+    async def _watch_hotlists(self, stop: asyncio.Event, every_s: float = 5.0) -> None:
+        """Pick up lists installed into the directory while running (`alpr hotlist install`)."""
+        while not stop.is_set():
+            report = self.hotlists.reload_if_changed()
+            if report:
+                logger.info("hotlists reloaded: %s", report)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
 
     async def _poll_hotlists(self, stop: asyncio.Event) -> None:
         connector = aiohttp.TCPConnector(ssl=pinned_fingerprint(self.cfg.server_cert_sha256))
