@@ -133,3 +133,31 @@ def test_any_flipped_byte_is_refused(pos, value):
     bad = body[:pos] + bytes([value]) + body[pos + 1:]
     with pytest.raises(VerifyError):
         verify.verify_envelope(bad, verify.load_public_key(signer.public_pem()), "unit-1")
+
+
+def test_verify_library_stands_alone(tmp_path):
+    """An agency can copy verify.py on its own: it needs only cryptography and rfc8785."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "appliance/uplink/verify.py"
+    shutil.copy(src, tmp_path / "alpr_verify.py")
+    outbox, source, signer = make_unit(max_records=2, window=1)
+    outbox.add_read(make_read())
+    (_, body), = source.unacked(1)
+    (tmp_path / "batch.json").write_bytes(body)
+    (tmp_path / "unit.pub").write_bytes(signer.public_pem())
+    code = (
+        "import sys, alpr_verify as v\n"
+        "vb = v.verify_envelope(open('batch.json','rb').read(),"
+        " v.load_public_key(open('unit.pub','rb').read()), 'unit-1')\n"
+        "assert v.check_chain(vb, 0, None) == 'new'\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in"
+        " ('appliance', 'storage', 'aiohttp', 'inference', 'numpy')]\n"
+        "assert not bad, bad\n"
+        "print('ok', vb.seq)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, env={"PATH": "/usr/bin:/bin"}, timeout=60)
+    assert out.stdout.strip() == "ok 1", out.stderr
