@@ -114,3 +114,20 @@ def test_hotlist_commands(tmp_path, capsys):
     assert "confusion\t7A8C123\t7ABC123\tstolen-vehicle" in out and "UNVERIFIED" in out
     assert main(["hotlist", "match", "7A8C123", "--tolerance", "0", *dd]) == 0
     assert capsys.readouterr().out.strip() == "no match"
+
+
+def test_pull_command_reports_an_unreachable_unit(tmp_path, capsys):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = tmp_path / "server.key"
+    key.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    _, _, signer = make_unit()
+    db = ReceiverDB(tmp_path / "r.db")
+    db.enroll("u1", signer.public_pem())
+    db.close()
+    rc = main(["receiver", "pull", "--db", str(tmp_path / "r.db"), "--unit-id", "u1",
+               "--unit-url", f"https://127.0.0.1:{_free_port()}", "--pin", "ab" * 32,
+               "--server-key", str(key)])
+    assert rc == 1 and "pull failed" in capsys.readouterr().err
