@@ -57,18 +57,13 @@ class AuditLog:
         self._clock = clock
         self._signer = signer
         self._every = checkpoint_every
-        self._tail: tuple[int, str] | None = None
-        database.on_rollback.append(self._forget)
-
-    def _forget(self) -> None:
-        self._tail = None
 
     def _last(self) -> tuple[int, str]:
-        if self._tail is None:
-            row = self._db.conn.execute(
-                "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1").fetchone()
-            self._tail = (row[0], row[1]) if row else (0, GENESIS)
-        return self._tail
+        """The chain head, read inside the caller's transaction: other processes (the CLI)
+        append to the same log, so it is never cached."""
+        row = self._db.conn.execute(
+            "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
 
     def append(self, action: str, *, ctx: AccessContext | None = None, user: str | None = None,
                organisation: str | None = None, terms: dict | None = None,
@@ -97,7 +92,6 @@ class AuditLog:
         self._db.conn.execute(
             "INSERT INTO access_log(seq, ts, key_id, sealed, prev_hash, hash) VALUES (?,?,?,?,?,?)",
             (seq, now, key.key_id, key.seal(str(seq), "audit", rfc8785.dumps(entry)), prev, digest))
-        self._tail = (seq, digest)
         if self._signer is not None and seq % self._every == 0:
             self.checkpoint()
         return seq

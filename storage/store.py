@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from inference.types import Read
-from storage import access
+from storage import access, report
 from storage.auditlog import AuditLog, Verification
 from storage.codec import alert_dict, alert_from_dict, dumps, loads, read_meta
 from storage.custody import Custody
@@ -113,18 +113,26 @@ class Store(Custody):
     # -- ingest (system) --------------------------------------------------------------------
     def add_read(self, read: Read) -> None:
         """Store one read, sealed; durable (committed) on return. May evict to fit the budget."""
-        meta = dumps(read_meta(read))
+        self.add_reads([read])
+
+    def add_reads(self, reads: Iterable[Read]) -> int:
+        """Store several reads in one transaction (one fsync): all or none. Returns the count."""
+        batch = [(read, dumps(read_meta(read))) for read in reads]
         try:
-            with self._tx("storing a read"):
-                self._insert_read(read, meta)
+            with self._tx("storing reads"):
+                for read, meta in batch:
+                    self._insert_read(read, meta)
                 if self._ring.over_budget() > 0:
                     self._ring.evict()
         except sqlite3.IntegrityError:
-            raise DuplicateError(f"read {read.read_id} is already stored") from None
+            ids = ", ".join(r.read_id for r, _ in batch[:3])
+            raise DuplicateError(f"read already stored (batch of {len(batch)}: {ids}); "
+                                 "nothing from this call was stored") from None
         except Exception:
             self.insert_failures += 1
             raise
         self._after_shred()
+        return len(batch)
 
     def _insert_read(self, read: Read, meta: bytes) -> None:
         key = self._keys.current()
@@ -221,6 +229,18 @@ class Store(Custody):
             self._audit.append("audit_view", ctx=ctx, terms={"since": since, "until": until},
                                result_count=len(entries))
         return entries
+
+    def audit_report(self, ctx: AccessContext, out_dir: str | os.PathLike | None = None, *,
+                     since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        """Per-user/per-purpose summary of the access log (and CSV/JSON files in `out_dir`)."""
+        access.require(ctx)
+        with self._tx("writing an audit report"):
+            summary = report.summarise(self._audit.entries(since, until))
+            self._audit.append("audit_report", ctx=ctx, terms={"since": since, "until": until},
+                               result_count=summary["entries"])
+        if out_dir is not None:
+            report.write_report(summary, out_dir)
+        return summary
 
     def verify_access_log(self, public_key: Ed25519PublicKey | None = None
                           ) -> tuple[bool, int | None]:
