@@ -23,3 +23,11 @@ class EnrolmentError(ProvisioningError, ValueError):
 
 class UpdateError(ProvisioningError, ValueError):
     """An update bundle is malformed, unsigned, tampered with or older than installed."""
+
+
+class InvalidInput(ProvisioningError, ValueError):
+    """A provisioning input (URL, identifier, option) is invalid."""
+
+
+class AlreadyProvisioned(ProvisioningError, FileExistsError):
+    """The data directory already holds a unit's keys."""
