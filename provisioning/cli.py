@@ -49,6 +49,9 @@ def _register_provision(sub: argparse._SubParsersAction) -> None:
     init.add_argument("--admin-user", default="admin")
     init.add_argument("--console-host", action="append", help="console DNS name (repeat)")
     init.add_argument("--console-ip", action="append", help="console IP address (repeat)")
+    init.add_argument("--mgmt-net", action="append", help="firewall: management network (repeat)")
+    init.add_argument("--server-addr", action="append",
+                      help="firewall: agency server address (repeat)")
     init.set_defaults(func=_provision_init)
     enroll = ps.add_parser("enroll", help="install the agency-signed enrolment response")
     enroll.add_argument("response")
@@ -150,7 +153,8 @@ def _provision_init(args: argparse.Namespace) -> int:
         agency_keys=Path(args.agency_keys), config_path=Path(args.config) if args.config else None,
         agency=args.agency, site=args.site, admin_user=args.admin_user,
         console_hostnames=tuple(args.console_host or ("localhost",)),
-        console_ips=tuple(args.console_ip or ("127.0.0.1",)))
+        console_ips=tuple(args.console_ip or ("127.0.0.1",)),
+        mgmt_nets=tuple(args.mgmt_net or ()), server_addrs=tuple(args.server_addr or ()))
     try:
         result = provision(spec)
     except _errors() as exc:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from appliance.config import parse_config, render_config
 from provisioning import enrol, keys, signing
 from provisioning.exc import AlreadyProvisioned, InvalidInput, KeyFileError, ProvisioningError
+from provisioning.firewall import FIREWALL_FILE, render_firewall
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class ProvisionSpec:
     admin_user: str = "admin"
     console_hostnames: tuple[str, ...] = ("localhost",)
     console_ips: tuple[str, ...] = ("127.0.0.1",)
+    mgmt_nets: tuple[str, ...] = ()  # firewall: networks allowed to reach the console
+    server_addrs: tuple[str, ...] = ()  # firewall: agency server addresses (uplink, pull)
     extra_config: dict = field(default_factory=dict)
 
     @property
@@ -54,8 +57,8 @@ class ProvisionResult:
     admin_password: str | None  # one-time; shown once, never logged or stored in clear
 
 
-def _validated_inputs(spec: ProvisionSpec) -> tuple[dict[str, bytes], str, str]:
-    """(trust anchor PEMs, cert sha256, config TOML) or a ProvisioningError naming the input."""
+def _validated_inputs(spec: ProvisionSpec) -> tuple[dict[str, bytes], str, str, str]:
+    """(trust PEMs, cert sha256, config TOML, firewall) or a ProvisioningError naming the input."""
     paths = keys.KeyPaths.of(spec.data_dir)
     if paths.identity_key.exists() or paths.kek.exists():
         raise AlreadyProvisioned(f"{spec.data_dir} is already provisioned; run `alpr zeroize` "
@@ -64,6 +67,7 @@ def _validated_inputs(spec: ProvisionSpec) -> tuple[dict[str, bytes], str, str]:
     if url.scheme != "https" or not url.hostname:
         raise InvalidInput(f"server URL {spec.server_url!r}: must be https://host[:port]/...")
     enrol._check_ids(spec.unit_id, spec.serial)
+    firewall = render_firewall(spec.mgmt_nets, spec.server_addrs)
     anchors = {}
     for name in keys.TRUST_NAMES:
         pem = keys.read_public(spec.agency_keys / f"{name}.pub")
@@ -81,12 +85,12 @@ def _validated_inputs(spec: ProvisionSpec) -> tuple[dict[str, bytes], str, str]:
     for section, values in spec.extra_config.items():
         data.setdefault(section, {}).update(values)
     config = parse_config(data, "provisioned config")  # ConfigError names any bad key
-    return anchors, pin, render_config(config)
+    return anchors, pin, render_config(config), firewall
 
 
 def provision(spec: ProvisionSpec, create_admin=None) -> ProvisionResult:
     """Provision the unit; ``create_admin(data_dir, user) -> password`` makes the first admin."""
-    anchors, pin, config_text = _validated_inputs(spec)
+    anchors, pin, config_text, firewall = _validated_inputs(spec)
     spec.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(spec.data_dir, 0o750)  # noqa: S103 (group = the service user's group)
     keys.generate_kek(spec.data_dir)
@@ -95,6 +99,7 @@ def provision(spec: ProvisionSpec, create_admin=None) -> ProvisionResult:
     for name, pem in anchors.items():
         keys.install_trust_anchor(spec.data_dir, name, pem)
     keys.write_file_atomic(spec.config_file, config_text.encode(), mode=0o640)
+    keys.write_file_atomic(spec.data_dir / FIREWALL_FILE, firewall.encode(), mode=0o644)
     request = enrol.build_request(spec.data_dir, spec.unit_id, spec.serial)
     request_file = keys.write_file_atomic(spec.data_dir / REQUEST_FILE, signing.dumps(request),
                                           mode=0o644)
