@@ -67,6 +67,7 @@ def _validated_inputs(spec: ProvisionSpec) -> tuple[dict[str, bytes], str, str, 
     if url.scheme != "https" or not url.hostname:
         raise InvalidInput(f"server URL {spec.server_url!r}: must be https://host[:port]/...")
     enrol._check_ids(spec.unit_id, spec.serial)
+    _check_admin_name(spec.admin_user)
     firewall = render_firewall(spec.mgmt_nets, spec.server_addrs)
     anchors = {}
     for name in keys.TRUST_NAMES:
@@ -103,27 +104,37 @@ def provision(spec: ProvisionSpec, create_admin=None) -> ProvisionResult:
     request = enrol.build_request(spec.data_dir, spec.unit_id, spec.serial)
     request_file = keys.write_file_atomic(spec.data_dir / REQUEST_FILE, signing.dumps(request),
                                           mode=0o644)
-    create_admin = create_admin or default_create_admin
-    password = create_admin(spec.data_dir, spec.admin_user)
+    if create_admin is None:
+        password = default_create_admin(spec.data_dir, spec.admin_user, spec.agency)
+    else:
+        password = create_admin(spec.data_dir, spec.admin_user)
     logger.info("provisioned unit %s (serial %s), server %s pinned %s…; identity %s…",
                 spec.unit_id, spec.serial, spec.server_url, pin[:16],
                 request["identity_fingerprint"][:16])
     return ProvisionResult(spec.config_file, request_file, request, spec.admin_user, password)
 
 
-def default_create_admin(data_dir: Path, user: str) -> str | None:
-    """First admin in the console's account store, with a one-time password to change."""
+def _check_admin_name(user: str) -> None:
+    from storage.accounts import AccountError, check_username  # noqa: PLC0415
     try:
-        from storage.accounts import AccountStore  # noqa: PLC0415 (console helper's module)
-    except ImportError:
-        logger.warning("storage.accounts is not available: no first admin created; "
-                       "create it later with the console's bootstrap command")
-        return None
-    return _create_with_account_store(AccountStore, data_dir, user)
+        check_username(user)
+    except AccountError as exc:
+        raise InvalidInput(f"admin user {user!r}: {exc}") from None
 
 
-def _create_with_account_store(account_store_cls, data_dir: Path, user: str) -> str:
-    raise NotImplementedError  # replaced once the console's AccountStore is merged
+def default_create_admin(data_dir: Path, user: str, organisation: str = "Agency") -> str:
+    """First admin in the console's account store, with a one-time password to change."""
+    from storage.accounts import AccountStore, accounts_path, derive_seal_key  # noqa: PLC0415
+
+    store = AccountStore.open(accounts_path(data_dir),
+                              seal_key=derive_seal_key(keys.load_kek(data_dir)))
+    try:
+        if store.has_users(role="admin"):
+            raise AlreadyProvisioned(f"{accounts_path(data_dir)} already has an admin")
+        return store.create_user(user, "admin", organisation, full_name="First administrator",
+                                 one_time_password=True)
+    finally:
+        store.close()
 
 
 def provisioning_status(data_dir: str | os.PathLike) -> dict:

@@ -1,5 +1,6 @@
 """Provisioning a unit and enrolling it with the agency (API and `alpr` CLI)."""
 
+import dataclasses
 import json
 import stat
 import tomllib
@@ -12,6 +13,7 @@ from appliance.config import load_config
 from provisioning import agency, enrol, keys, signing
 from provisioning.exc import EnrolmentError, ProvisioningError
 from provisioning.provision import ProvisionSpec, provision, provisioning_status
+from storage.accounts import AccountStore, accounts_path, derive_seal_key
 
 
 def test_provision_writes_keys_config_anchors_and_request(tmp_path):
@@ -45,7 +47,9 @@ def test_bad_inputs_write_nothing(tmp_path):
              ({"unit_id": "bad id!"}, "unit id"),
              ({"agency_keys": tmp_path / "nowhere"}, "missing"),
              ({"server_cert": tmp_path / "agency" / "server.pub"}, "X.509"),
-             ({"extra_config": {"camera": {"fps": -1}}}, "camera.fps")]
+             ({"extra_config": {"camera": {"fps": -1}}}, "camera.fps"),
+             ({"admin_user": "Bad Name!"}, "admin user"),
+             ({"mgmt_nets": ("10.0.0.0/24; flush ruleset",)}, "management network")]
     for change, message in cases:
         with pytest.raises(ValueError, match=message):
             provision(ProvisionSpec(**{**base, **change}), create_admin=lambda d, u: None)
@@ -109,7 +113,7 @@ def test_cli_chain(tmp_path, capsys):
                "--agency-keys", str(tmp_path / "agency"), "--console-ip", "10.1.2.3"])
     assert rc == 0
     out = capsys.readouterr().out
-    assert "enrolment-request.json" in out
+    assert "enrolment-request.json" in out and "one-time password:" in out
     assert tomllib.loads((data / "alpr.toml").read_text())["unit"]["unit_id"] == "pole-7"
     resp = tmp_path / "resp.json"
     assert main(["agency", "enroll", str(data / "enrolment-request.json"), "--keys",
@@ -134,3 +138,20 @@ def test_signature_helpers_reject_malformed(tmp_path):
         signing.verify_document({"a": 1}, key.public_key())
     with pytest.raises(ValueError, match="JSON object"):
         signing.verify_document([doc], key.public_key())
+
+
+def test_first_admin_has_a_one_time_password(tmp_path):
+    spec, _ = provision_unit(tmp_path)
+    spec2 = dataclasses.replace(spec, data_dir=tmp_path / "real", admin_user="chief")
+    result = provision(spec2)  # the real account store
+    assert result.admin_password and len(result.admin_password) >= 16
+    store = AccountStore.open(accounts_path(spec2.data_dir),
+                              seal_key=derive_seal_key(keys.load_kek(spec2.data_dir)))
+    try:
+        login = store.login("chief", result.admin_password, "127.0.0.1")
+        assert login.ok and login.user.role == "admin" and login.user.must_change_password
+        assert login.user.organisation == "Test County Sheriff"
+        assert not store.login("chief", "wrong-password-123", "127.0.0.1").ok
+    finally:
+        store.close()
+    assert result.admin_password not in result.config_file.read_text()
