@@ -218,8 +218,16 @@ def _agency_enroll(args: argparse.Namespace) -> int:
 
 
 def _receiver_register(db: str):
-    from provisioning.exc import ProvisioningError  # noqa: PLC0415
-    raise ProvisioningError("receiver registration is not available in this build")
+    """Register enrolled units in the reference receiver's registry (appliance.uplink)."""
+    from appliance.uplink.receiver.db import ReceiverDB  # noqa: PLC0415
+
+    def register(unit_id: str, public_key_pem: str) -> None:
+        receiver = ReceiverDB(db)
+        try:
+            receiver.enroll(unit_id, public_key_pem)
+        finally:
+            receiver.close()
+    return register
 
 
 def _agency_sign_hotlist(args: argparse.Namespace) -> int:

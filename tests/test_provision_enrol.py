@@ -10,6 +10,7 @@ from prov_helpers import make_agency, make_server_cert, provision_unit
 
 from appliance.cli import main
 from appliance.config import load_config
+from appliance.uplink.receiver.db import ReceiverDB
 from provisioning import agency, enrol, keys, signing
 from provisioning.exc import EnrolmentError, ProvisioningError
 from provisioning.provision import ProvisionSpec, provision, provisioning_status
@@ -116,8 +117,13 @@ def test_cli_chain(tmp_path, capsys):
     assert "enrolment-request.json" in out and "one-time password:" in out
     assert tomllib.loads((data / "alpr.toml").read_text())["unit"]["unit_id"] == "pole-7"
     resp = tmp_path / "resp.json"
+    receiver_db = tmp_path / "receiver.db"
     assert main(["agency", "enroll", str(data / "enrolment-request.json"), "--keys",
-                 str(tmp_path / "agency"), "--out", str(resp), "--agency", "PD"]) == 0
+                 str(tmp_path / "agency"), "--out", str(resp), "--agency", "PD",
+                 "--receiver-db", str(receiver_db)]) == 0
+    registry = ReceiverDB(receiver_db)
+    assert [u["unit_id"] for u in registry.units()] == ["pole-7"]
+    registry.close()
     assert main(["provision", "enroll", str(resp), "--data-dir", str(data)]) == 0
     assert "enrolled pole-7 with PD" in capsys.readouterr().out
     assert main(["provision", "status", "--config", str(data / "alpr.toml")]) == 0
