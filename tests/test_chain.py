@@ -1,0 +1,85 @@
+"""The whole chain on loopback: agency keys → provision → enrol (receiver registry) → signed batch
+pushed over pinned TLS and accepted → signed hotlist applied → signed update applied →
+zeroise leaves the store and identity unusable."""
+
+import sys
+
+import aiohttp
+import pytest
+from uplink_helpers import FakeOutbox, make_read, make_unit, receiver_server
+
+from appliance.cli import main
+from appliance.config import load_config
+from appliance.uplink.push import Pusher, PushRejected
+from appliance.uplink.receiver.db import ReceiverDB
+from provisioning import keys
+from provisioning.exc import KeyFileError
+
+
+@pytest.fixture()
+async def receiver(tmp_path):
+    db = ReceiverDB(tmp_path / "receiver.db")
+    srv = receiver_server(db, tmp_path)
+    await srv.start()
+    yield db, srv
+    await srv.stop()
+    db.close()
+
+
+async def test_provision_enrol_push_update_zeroize(tmp_path, receiver, capsys):
+    db, srv = receiver
+    agency_dir, data = tmp_path / "agency", tmp_path / "unit"
+    # agency: keys; technician: provision the unit against this receiver
+    assert main(["agency", "keygen", str(agency_dir)]) == 0
+    assert main(["provision", "init", "--data-dir", str(data), "--unit-id", "pole-1",
+                 "--serial", "SN1", "--server-url", srv.url, "--server-cert", str(srv.cert),
+                 "--agency-keys", str(agency_dir), "--agency", "Lab PD"]) == 0
+    config = load_config(data / "alpr.toml")
+    assert config.uplink.server_cert_sha256 == srv.pin  # the pin provisioning wrote
+    # agency: enrol (registers the key with the receiver); unit: install the response
+    response = tmp_path / "response.json"
+    assert main(["agency", "enroll", str(data / "enrolment-request.json"), "--keys",
+                 str(agency_dir), "--out", str(response), "--agency", "Lab PD",
+                 "--receiver-db", str(tmp_path / "receiver.db")]) == 0
+    assert main(["provision", "enroll", str(response), "--data-dir", str(data)]) == 0
+
+    # the unit signs batches with its provisioned identity; the receiver verifies and stores
+    identity = keys.load_identity(data)
+    outbox, source, _ = make_unit("pole-1", outbox=FakeOutbox(), key=identity)
+    reads = [make_read("7ABC123"), make_read("8XYZ999")]
+    for read in reads:
+        outbox.add_read(read)
+    pusher = Pusher(source, config.uplink.server_url, config.uplink.server_cert_sha256)
+    connector = aiohttp.TCPConnector(ssl=pusher.fingerprint)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        assert await pusher.push_pending(session) == 1
+    assert set(db.read_ids("pole-1")) == {r.read_id for r in reads}
+
+    # a key that is not the enrolled one is refused by the receiver
+    outbox2, source2, _ = make_unit("pole-1", key=keys.Ed25519PrivateKey.generate())
+    outbox2.add_read(make_read())
+    async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=pusher.fingerprint)) as session:
+        with pytest.raises(PushRejected) as refused:
+            await Pusher(source2, srv.url, srv.pin).push_pending(session)
+    assert refused.value.code == "bad_signature" and refused.value.status == 403
+
+    # signed software update, health-checked
+    src = tmp_path / "release"
+    (src / "appliance").mkdir(parents=True)
+    (src / "appliance" / "__init__.py").write_text("RELEASE = '0.2.0'\n")
+    bundle = tmp_path / "alpr-0.2.0.tar.gz"
+    assert main(["agency", "sign-update", str(src), "--keys", str(agency_dir), "--kind",
+                 "software", "--release", "0.2.0", "--out", str(bundle)]) == 0
+    assert main(["update", "apply", str(bundle), "--config", str(data / "alpr.toml"),
+                 "--kind", "software", "--base-release", "0.1.0",
+                 "--health-cmd", f"{sys.executable} -c pass"]) == 0
+    current = data / "updates" / "software" / "current" / "appliance" / "__init__.py"
+    assert current.read_text() == "RELEASE = '0.2.0'\n"
+
+    # zeroise: nothing can sign as this unit or open its data any more
+    assert main(["zeroize", "--config", str(data / "alpr.toml"), "--yes"]) == 0
+    with pytest.raises(KeyFileError):
+        keys.load_identity(data)
+    with pytest.raises(KeyFileError):
+        keys.load_kek(data)
