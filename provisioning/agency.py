@@ -8,8 +8,10 @@ Units get only the ``.pub`` files (``alpr provision init --agency-keys DIR`` rea
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +61,24 @@ def enrol_unit(directory: str | os.PathLike, request: Any, agency: str,
     logger.info("enrolled unit %s (serial %s), identity %s…", response["unit_id"],
                 response["serial"], response["identity_fingerprint"][:16])
     return response
+
+
+def sign_hotlist(directory: str | os.PathLike, hotlist: str | os.PathLike,
+                 out: str | os.PathLike | None = None) -> tuple[Path, Any]:
+    """Validate a hotlist (CSV/JSON, docs/hotlists.md) and write its detached signature.
+
+    The signature is base64 Ed25519 over the file's exact bytes, by the agency hotlist key, in
+    ``FILE.sig`` unless ``out`` says otherwise. A list the unit would refuse (a bad row, a
+    personal-data column) is refused here, before it is signed. Returns (sig path, parsed list).
+    """
+    from appliance.hotlist.parse import parse  # noqa: PLC0415 (uplink helper's format)
+
+    path = Path(hotlist)
+    data = path.read_bytes()
+    parsed = parse(path.name, data, now=time.time())  # HotlistError lists every bad row
+    sig = base64.b64encode(load_agency_key(directory, "hotlist").sign(data)) + b"\n"
+    sig_path = Path(out) if out else path.with_name(path.name + ".sig")
+    keys.write_file_atomic(sig_path, sig, mode=0o644)
+    logger.info("signed hotlist %s version %s (%d entries)", path.name, parsed.version,
+                len(parsed.entries))
+    return sig_path, parsed

@@ -75,11 +75,10 @@ def _register_agency(sub: argparse._SubParsersAction) -> None:
     en.add_argument("--agency", default="Agency")
     en.add_argument("--receiver-db", help="register the unit with this `alpr receiver` database")
     en.set_defaults(func=_agency_enroll)
-    sh = ags.add_parser("sign-hotlist", help="sign a hotlist (CSV or JSON) with the hotlist key")
+    sh = ags.add_parser("sign-hotlist", help="validate a hotlist (CSV/JSON) and sign it")
     sh.add_argument("hotlist")
     sh.add_argument("--keys", required=True)
-    sh.add_argument("--out", required=True)
-    sh.add_argument("--version", dest="list_version", help="hotlist version label")
+    sh.add_argument("--out", help="signature file (default HOTLIST.sig)")
     sh.set_defaults(func=_agency_sign_hotlist)
     su = ags.add_parser("sign-update", help="bundle and sign a software or model update")
     su.add_argument("source_dir")
@@ -231,8 +230,14 @@ def _receiver_register(db: str):
 
 
 def _agency_sign_hotlist(args: argparse.Namespace) -> int:
-    from provisioning.exc import ProvisioningError  # noqa: PLC0415
-    return _fail(ProvisioningError("hotlist signing is not available in this build"))
+    from provisioning import agency  # noqa: PLC0415
+    try:  # HotlistError is a ValueError, like our own input errors
+        sig, parsed = agency.sign_hotlist(args.keys, args.hotlist, args.out)
+    except (*_errors(), ValueError) as exc:
+        return _fail(exc)
+    print(f"{parsed.name} version {parsed.version}: {len(parsed.entries)} entries "
+          f"({parsed.expired_skipped} expired skipped), signature in {sig}")
+    return 0
 
 
 def _agency_sign_update(args: argparse.Namespace) -> int:

@@ -1,6 +1,8 @@
 """The whole chain on loopback: agency keys → provision → enrol (receiver registry) → signed batch
 pushed over pinned TLS and accepted → signed hotlist applied → signed update applied →
-zeroise leaves the store and identity unusable."""
+zeroise leaves the store and identity unusable.
+
+Until the store branch lands, the unit's outbox is the uplink tests' FakeOutbox (same rules)."""
 
 import sys
 
@@ -10,6 +12,8 @@ from uplink_helpers import FakeOutbox, make_read, make_unit, receiver_server
 
 from appliance.cli import main
 from appliance.config import load_config
+from appliance.hotlist.manager import HotlistManager
+from appliance.hotlist.parse import HotlistError
 from appliance.uplink.push import Pusher, PushRejected
 from appliance.uplink.receiver.db import ReceiverDB
 from provisioning import keys
@@ -63,6 +67,31 @@ async def test_provision_enrol_push_update_zeroize(tmp_path, receiver, capsys):
         with pytest.raises(PushRejected) as refused:
             await Pusher(source2, srv.url, srv.pin).push_pending(session)
     assert refused.value.code == "bad_signature" and refused.value.status == 403
+
+    # the agency signs a hotlist; the unit installs it with its trust anchor; a hit is alerted
+    # (unverified) and reaches the receiver ahead of reads
+    hotlist = tmp_path / "stolen.csv"
+    hotlist.write_text("# version: 2026-11-29.1\nplate,state,category,source\n"
+                       "7ABC123,CA,stolen-vehicle,CHP\n")
+    assert main(["agency", "sign-hotlist", str(hotlist), "--keys", str(agency_dir)]) == 0
+    manager = HotlistManager(data / config.uplink.hotlist_dir,
+                             keys.load_trust_anchor(data, "hotlist"), store=outbox)
+    manager.install(hotlist)
+    assert manager.version == "stolen.csv@2026-11-29.1"
+    hit = make_read("7ABC123")
+    (alert,) = manager.check(hit)
+    assert alert.category == "stolen-vehicle" and alert.notice.startswith("UNVERIFIED")
+    outbox.add_read(hit)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=pusher.fingerprint)) as s:
+        assert await pusher.push_pending(s) == 1
+    (stored,) = db.alerts("pole-1")
+    assert stored["alert_id"] == alert.alert_id and not stored["confirmed"]
+    forged = tmp_path / "forged.csv"
+    forged.write_text(hotlist.read_text().replace("7ABC123", "7ABC124"))
+    forged.with_name("forged.csv.sig").write_bytes(hotlist.with_name("stolen.csv.sig").read_bytes())
+    with pytest.raises(HotlistError, match="does not verify"):
+        manager.install(forged)
+    assert manager.version == "stolen.csv@2026-11-29.1"  # the previous list stays active
 
     # signed software update, health-checked
     src = tmp_path / "release"
