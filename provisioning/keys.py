@@ -182,8 +182,13 @@ def generate_kek(data_dir: str | os.PathLike) -> Path:
 
 
 def load_kek(data_dir: str | os.PathLike, spec: str | None = None) -> bytes:
-    """The store KEK: credential ``alpr-kek``, else ``spec`` (config storage.kek_file)."""
-    path = resolve_spec(data_dir, spec) if spec else _source(KeyPaths.of(data_dir).kek, CRED_KEK)
+    """The store KEK: ``credential:NAME`` if ``spec`` says so, else the ``alpr-kek`` credential
+    when systemd passed one, else the file ``spec`` (config storage.kek_file) or keys/kek.bin."""
+    if spec and spec.startswith("credential:"):
+        path = resolve_spec(data_dir, spec)
+    else:
+        default = resolve_spec(data_dir, spec) if spec else KeyPaths.of(data_dir).kek
+        path = _source(default, CRED_KEK)
     data = read_private(path)
     if len(data) != KEK_BYTES:
         raise KeyFileError(f"{path}: KEK must be {KEK_BYTES} bytes, found {len(data)}")

@@ -82,6 +82,7 @@ def test_systemd_credentials_win(tmp_path, monkeypatch):
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
     assert keys.load_kek(tmp_path / "data") == b"C" * 32
     assert keys.load_kek(tmp_path / "data", f"credential:{keys.CRED_KEK}") == b"C" * 32
+    assert keys.load_kek(tmp_path / "data", "keys/kek.bin") == b"C" * 32  # credential wins
     with pytest.raises(KeyFileError, match="credential 'nope' not found"):
         keys.load_kek(tmp_path / "data", "credential:nope")
 
