@@ -63,6 +63,11 @@ def _validated_inputs(spec: ProvisionSpec) -> tuple[dict[str, bytes], str, str, 
     if paths.identity_key.exists() or paths.kek.exists():
         raise AlreadyProvisioned(f"{spec.data_dir} is already provisioned; run `alpr zeroize` "
                                 "first to re-provision (this destroys the unit's data)")
+    leftovers = _leftover_data(spec.data_dir)
+    if leftovers and not (paths.keys_dir / "ZEROIZED").exists():
+        raise AlreadyProvisioned(f"{spec.data_dir} holds data without keys "
+                                 f"({', '.join(p.name for p in leftovers)}); run `alpr zeroize` "
+                                 "to wipe it, or point --data-dir at an empty directory")
     url = urlsplit(spec.server_url)
     if url.scheme != "https" or not url.hostname:
         raise InvalidInput(f"server URL {spec.server_url!r}: must be https://host[:port]/...")
@@ -92,6 +97,7 @@ def _validated_inputs(spec: ProvisionSpec) -> tuple[dict[str, bytes], str, str, 
 def provision(spec: ProvisionSpec, create_admin=None) -> ProvisionResult:
     """Provision the unit; ``create_admin(data_dir, user) -> password`` makes the first admin."""
     anchors, pin, config_text, firewall = _validated_inputs(spec)
+    _clear_zeroized(spec.data_dir)
     spec.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(spec.data_dir, 0o750)  # noqa: S103 (group = the service user's group)
     keys.generate_kek(spec.data_dir)
@@ -112,6 +118,22 @@ def provision(spec: ProvisionSpec, create_admin=None) -> ProvisionResult:
                 spec.unit_id, spec.serial, spec.server_url, pin[:16],
                 request["identity_fingerprint"][:16])
     return ProvisionResult(spec.config_file, request_file, request, spec.admin_user, password)
+
+
+def _leftover_data(data_dir: Path) -> list[Path]:
+    """Databases of an earlier unit (store, accounts): unreadable once its keys are gone."""
+    return sorted(p for p in data_dir.glob("*.db*") if p.is_file()) if data_dir.is_dir() else []
+
+
+def _clear_zeroized(data_dir: Path) -> None:
+    """After zeroisation: remove the crypto-shredded databases and the marker."""
+    marker = keys.KeyPaths.of(data_dir).keys_dir / "ZEROIZED"
+    if not marker.exists():
+        return
+    for path in _leftover_data(data_dir):
+        logger.warning("removing %s left by the zeroised unit", path)
+        path.unlink()
+    marker.unlink()
 
 
 def _check_admin_name(user: str) -> None:

@@ -1,14 +1,12 @@
 """The whole chain on loopback: agency keys → provision → enrol (receiver registry) → signed batch
 pushed over pinned TLS and accepted → signed hotlist applied → signed update applied →
-zeroise leaves the store and identity unusable.
-
-Until the store branch lands, the unit's outbox is the uplink tests' FakeOutbox (same rules)."""
+zeroise leaves the store and identity unusable."""
 
 import sys
 
 import aiohttp
 import pytest
-from uplink_helpers import FakeOutbox, make_read, make_unit, receiver_server
+from uplink_helpers import make_read, make_unit, receiver_server
 
 from appliance.cli import main
 from appliance.config import load_config
@@ -18,6 +16,9 @@ from appliance.uplink.push import Pusher, PushRejected
 from appliance.uplink.receiver.db import ReceiverDB
 from provisioning import keys
 from provisioning.exc import KeyFileError
+from storage.exc import WrongKeyError
+from storage.store import Store
+from storage.types import AccessContext
 
 
 @pytest.fixture()
@@ -47,9 +48,13 @@ async def test_provision_enrol_push_update_zeroize(tmp_path, receiver, capsys):
                  "--receiver-db", str(tmp_path / "receiver.db")]) == 0
     assert main(["provision", "enroll", str(response), "--data-dir", str(data)]) == 0
 
-    # the unit signs batches with its provisioned identity; the receiver verifies and stores
+    # the unit's encrypted store is opened with its provisioned KEK; batches are signed with
+    # its provisioned identity; the receiver verifies and stores them
     identity = keys.load_identity(data)
-    outbox, source, _ = make_unit("pole-1", outbox=FakeOutbox(), key=identity)
+    store = Store.open(data / "store.db", keys.load_kek(data), budget_bytes=50_000_000,
+                       retention_after_ack_s=3600, max_retention_s=86400, period_s=86400,
+                       signer=identity, agency="Lab PD")
+    outbox, source, _ = make_unit("pole-1", outbox=store, key=identity)
     reads = [make_read("7ABC123"), make_read("8XYZ999")]
     for read in reads:
         outbox.add_read(read)
@@ -79,13 +84,14 @@ async def test_provision_enrol_push_update_zeroize(tmp_path, receiver, capsys):
     manager.install(hotlist)
     assert manager.version == "stolen.csv@2026-11-29.1"
     hit = make_read("7ABC123")
+    outbox.add_read(hit)  # the read is stored first, then matched
     (alert,) = manager.check(hit)
     assert alert.category == "stolen-vehicle" and alert.notice.startswith("UNVERIFIED")
-    outbox.add_read(hit)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=pusher.fingerprint)) as s:
         assert await pusher.push_pending(s) == 1
     (stored,) = db.alerts("pole-1")
-    assert stored["alert_id"] == alert.alert_id and not stored["confirmed"]
+    assert stored["alert_id"] == alert.alert_id and stored["notice"].startswith("UNVERIFIED")
+    assert stored.get("confirmed", False) is False
     forged = tmp_path / "forged.csv"
     forged.write_text(hotlist.read_text().replace("7ABC123", "7ABC124"))
     forged.with_name("forged.csv.sig").write_bytes(hotlist.with_name("stolen.csv.sig").read_bytes())
@@ -107,8 +113,15 @@ async def test_provision_enrol_push_update_zeroize(tmp_path, receiver, capsys):
     assert current.read_text() == "RELEASE = '0.2.0'\n"
 
     # zeroise: nothing can sign as this unit or open its data any more
+    ctx = AccessContext(user="aud", organisation="Lab PD", role="auditor", purpose="chain test")
+    found = store.search_reads(ctx, plate="7ABC123")
+    assert hit.read_id in {r.read.read_id for r in found}  # readable before
+    store.close()
     assert main(["zeroize", "--config", str(data / "alpr.toml"), "--yes"]) == 0
     with pytest.raises(KeyFileError):
         keys.load_identity(data)
     with pytest.raises(KeyFileError):
         keys.load_kek(data)
+    with pytest.raises(WrongKeyError):  # any other key (a new unit's, a guess) opens nothing
+        Store.open(data / "store.db", keys.secrets.token_bytes(32), budget_bytes=50_000_000,
+                   retention_after_ack_s=3600, max_retention_s=86400, period_s=86400)

@@ -57,6 +57,18 @@ def test_bad_inputs_write_nothing(tmp_path):
         assert not (tmp_path / "d" / "keys").exists(), change
 
 
+def test_data_without_keys_is_not_adopted(tmp_path):
+    make_agency(tmp_path)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "store.db").write_bytes(b"old unit's data")
+    spec = ProvisionSpec(data_dir=tmp_path / "d", unit_id="u1", serial="S1",
+                         server_url="https://x.example/", server_cert=make_server_cert(tmp_path),
+                         agency_keys=tmp_path / "agency")
+    with pytest.raises(ProvisioningError, match="data without keys"):
+        provision(spec, create_admin=lambda d, u: None)
+    assert (tmp_path / "d" / "store.db").read_bytes() == b"old unit's data"
+
+
 def test_provisioning_twice_is_refused(tmp_path):
     spec, _ = provision_unit(tmp_path)
     kek = keys.load_kek(spec.data_dir)

@@ -3,28 +3,31 @@
 import os
 
 import pytest
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from prov_helpers import provision_unit
+from store_helpers import AUDITOR, make_read
 
 from appliance.cli import main
 from appliance.config import load_config, parse_config
 from provisioning import keys, zeroize
 from provisioning.exc import KeyFileError
 from provisioning.provision import ProvisionSpec, provision, provisioning_status
+from storage.exc import WrongKeyError
+from storage.store import Store
 
 
-def test_zeroize_destroys_keys_and_makes_data_unreadable(tmp_path):
-    spec, result = provision_unit(tmp_path)
+def open_store(data, kek):
+    return Store.open(data / "store.db", kek, budget_bytes=10_000_000, retention_after_ack_s=3600,
+                      max_retention_s=86400, period_s=86400)
+
+
+def test_zeroize_destroys_keys_and_makes_the_store_unreadable(tmp_path):
+    spec, _ = provision_unit(tmp_path)
     data = spec.data_dir
-    # a data key wrapped by the KEK, as the store keeps them, and a sealed read
     kek = keys.load_kek(data)
-    data_key, nonce = AESGCM.generate_key(256), os.urandom(12)
-    wrapped = AESGCM(kek).encrypt(nonce, data_key, b"period-1")
-    sealed = AESGCM(data_key).encrypt(nonce, b"7ABC123", b"read-1")
-    # before: the KEK unwraps the data key, which opens the read
-    assert AESGCM(AESGCM(kek).decrypt(nonce, wrapped, b"period-1")).decrypt(
-        nonce, sealed, b"read-1") == b"7ABC123"
+    read = make_read("7ABC123")
+    with open_store(data, kek) as store:
+        store.add_read(read)
+        assert store.get_read(AUDITOR, read.read_id).read.plate == "7ABC123"
     destroyed = zeroize.zeroize(data)
     assert {p.name for p in destroyed} == {"kek.bin", "identity.key", "console.key", "identity.pub"}
     for path in keys.KeyPaths.of(data).private_files():
@@ -34,16 +37,18 @@ def test_zeroize_destroys_keys_and_makes_data_unreadable(tmp_path):
     with pytest.raises(KeyFileError, match="missing"):
         keys.load_identity(data)
     assert zeroize.is_zeroized(data) and provisioning_status(data)["zeroized"]
-    # after: no key on the unit unwraps the data key (what remains is a new, unrelated KEK)
+    # the store file is still there, but no key the unit can produce opens it
+    assert (data / "store.db").stat().st_size > 0
     keys.ensure_dev_keys(data)
-    with pytest.raises(InvalidTag):
-        AESGCM(keys.load_kek(data)).decrypt(nonce, wrapped, b"period-1")
+    with pytest.raises(WrongKeyError):
+        open_store(data, keys.load_kek(data))
     for path in keys.KeyPaths.of(data).private_files():
         path.unlink()
     (data / "keys" / "identity.pub").unlink()
     # the unit can be provisioned again from scratch
     provision(ProvisionSpec(**{**spec.__dict__}), create_admin=lambda d, u: None)
     assert keys.load_kek(data) != kek
+    assert not (data / "store.db").exists() and not zeroize.is_zeroized(data)
 
 
 def test_key_is_overwritten_before_unlink(tmp_path):
