@@ -88,6 +88,9 @@ def _validated_inputs(spec: ProvisionSpec) -> tuple[dict[str, bytes], str, str, 
                  "data_dir": str(spec.data_dir)},
         "uplink": {"enabled": True, "server_url": spec.server_url, "server_cert_sha256": pin},
     }
+    if spec.mgmt_nets or spec.server_addrs:
+        # reachable from the site's networks; the image's nftables ruleset limits who gets in
+        data["console"] = {"host": "0.0.0.0"}  # noqa: S104
     for section, values in spec.extra_config.items():
         data.setdefault(section, {}).update(values)
     config = parse_config(data, "provisioned config")  # ConfigError names any bad key

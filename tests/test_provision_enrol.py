@@ -127,7 +127,9 @@ def test_cli_chain(tmp_path, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     assert "enrolment-request.json" in out and "one-time password:" in out
-    assert tomllib.loads((data / "alpr.toml").read_text())["unit"]["unit_id"] == "pole-7"
+    written = tomllib.loads((data / "alpr.toml").read_text())
+    assert written["unit"]["unit_id"] == "pole-7"
+    assert written["console"]["host"] == "127.0.0.1"  # no firewall addresses: loopback only
     resp = tmp_path / "resp.json"
     receiver_db = tmp_path / "receiver.db"
     assert main(["agency", "enroll", str(data / "enrolment-request.json"), "--keys",
@@ -160,7 +162,8 @@ def test_signature_helpers_reject_malformed(tmp_path):
 
 def test_first_admin_has_a_one_time_password(tmp_path):
     spec, _ = provision_unit(tmp_path)
-    spec2 = dataclasses.replace(spec, data_dir=tmp_path / "real", admin_user="chief")
+    spec2 = dataclasses.replace(spec, data_dir=tmp_path / "real", admin_user="chief",
+                                mgmt_nets=("10.20.0.0/24",), server_addrs=("203.0.113.10",))
     result = provision(spec2)  # the real account store
     assert result.admin_password and len(result.admin_password) >= 16
     store = AccountStore.open(accounts_path(spec2.data_dir),
@@ -173,3 +176,6 @@ def test_first_admin_has_a_one_time_password(tmp_path):
     finally:
         store.close()
     assert result.admin_password not in result.config_file.read_text()
+    assert load_config(result.config_file).console.host == "0.0.0.0"  # firewall guards it
+    firewall = (spec2.data_dir / "firewall.nft").read_text()
+    assert "mgmt4 { 10.20.0.0/24 }" in firewall and "server4 { 203.0.113.10/32 }" in firewall
