@@ -132,3 +132,59 @@ class TlsServer:
 
 def receiver_server(db: ReceiverDB, tmp_path) -> TlsServer:
     return TlsServer(lambda: create_app(db), tmp_path, "receiver")
+
+
+class FlakyLink:
+    """A TCP relay between client and server (TLS passes through untouched) whose link can be
+    cut: `cut()` drops every open connection mid-flight, `down` refuses new ones."""
+
+    def __init__(self, target_port_fn) -> None:
+        self.target_port_fn = target_port_fn
+        self.down = False
+        self.cuts = 0
+        self._writers: set = set()
+        self.server = None
+        self.port = 0
+
+    async def start(self) -> None:
+        import asyncio
+
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader, writer) -> None:
+        import asyncio
+
+        if self.down:
+            writer.close()
+            return
+        try:
+            up_r, up_w = await asyncio.open_connection("127.0.0.1", self.target_port_fn())
+        except OSError:
+            writer.close()
+            return
+        self._writers.update((writer, up_w))
+
+        async def pipe(r, w):
+            try:
+                while data := await r.read(65536):
+                    w.write(data)
+                    await w.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                w.close()
+
+        await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+        self._writers.difference_update((writer, up_w))
+
+    def cut(self) -> None:
+        self.cuts += 1
+        for w in list(self._writers):
+            w.transport.abort()
+        self._writers.clear()
+
+    async def stop(self) -> None:
+        self.cut()
+        self.server.close()
+        await self.server.wait_closed()

@@ -122,6 +122,10 @@ class HotlistManager:
         return ",".join(f"{n}@{hl.version}" for n, hl in sorted(self.lists.items())) or "none"
 
     # -- matching -------------------------------------------------------------------------------
+    def matches(self, texts: list[str]) -> list[Match]:
+        """Matches of candidate texts against the active lists (no alert raised)."""
+        return self._matcher.match_candidates(texts, self.clock())
+
     def check(self, read: Any) -> list[Alert]:
         """Match a read's candidates; store each alert and notify. Returns the alerts."""
         matcher, version, now = self._matcher, self.version, self.clock()

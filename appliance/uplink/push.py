@@ -58,7 +58,8 @@ class Pusher:
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.rng = rng or random.Random()
         self.on_ack = on_ack
-        self.failures = 0
+        self.failures = 0  # in a row
+        self.failures_total = 0
         self.acked_total = 0
         self.last_error: str | None = None
         self._wake: asyncio.Event | None = None
@@ -84,6 +85,7 @@ class Pusher:
             await self.push_pending(session)
         except (aiohttp.ClientError, TimeoutError, OSError, PushRejected) as exc:
             self.failures += 1
+            self.failures_total += 1
             self.last_error = str(exc)
             delay = backoff_delay(self.failures, self.backoff_initial_s, self.backoff_max_s,
                                   self.rng)
