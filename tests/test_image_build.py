@@ -1,5 +1,6 @@
 """The OS image recipe: `make -C image-build check` and the generated site firewall file."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,9 +20,10 @@ def missing_tools():
 
 
 @pytest.mark.skipif(bool(missing_tools()), reason=f"tools missing: {missing_tools()}")
-def test_make_check_passes():
+def test_make_check_passes(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # check.sh's scratch root goes under tmp_path
     done = subprocess.run(["make", "-C", str(ROOT / "image-build"), "check"],
-                          capture_output=True, text=True, timeout=240)
+                          capture_output=True, text=True, timeout=240, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "alpr.service exposure 1." in done.stdout or "alpr.service exposure 0." in done.stdout
     assert "image-build check passed" in done.stdout
@@ -37,7 +39,8 @@ def test_check_fails_on_weakened_unit(tmp_path):
                      if not line.startswith(("SystemCallFilter", "CapabilityBoundingSet",
                                              "PrivateUsers", "ProtectSystem", "RestrictAddress")))
     unit.write_text(text + "\n")
-    done = subprocess.run(["./check.sh"], cwd=copy, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(["./check.sh"], cwd=copy, capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
     assert done.returncode == 1 and "exposure above 2.0" in done.stderr
 
 
