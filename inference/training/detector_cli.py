@@ -41,7 +41,7 @@ def _renderer(enabled: bool):
 def run(args: argparse.Namespace) -> int:
     from inference.training.detector_train import TrainConfig, train
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("inference").setLevel(logging.INFO)  # progress even without -v
     if not (args.data / "scenes" / "labels.jsonl").exists():
         raise SystemExit(f"alpr train detector: {args.data}/scenes/labels.jsonl not found "
                          "(use --data DIR)")
