@@ -66,7 +66,8 @@ def main() -> None:
         for threads in (1, 2):
             ms = time_detector(f"detector_{kind}.tflite", threads, args.frames)
             res[f"ms_{kind}_{threads}t"] = round(ms, 2)
-            print(f"detector {kind:5s} {threads} thread(s): {ms:7.2f} ms per 1280x720 frame (median)")
+            print(f"detector {kind:5s} {threads} thread(s): {ms:7.2f} ms per 1280x720 frame "
+                  "(median)")
     out = subprocess.run([sys.executable, __file__, "--rss-child"], capture_output=True,
                          text=True, check=True)
     res["peak_rss_mb"] = round(float(out.stdout.strip().splitlines()[-1]), 1)

@@ -29,7 +29,8 @@ def _data_dir(root, n_scenes=6):
     with open(root / "crops" / "crops.jsonl", "w") as f:
         for i in range(3):
             cv2.imwrite(str(root / "crops" / "images" / f"c{i}.jpg"), draw_plate("ABC12" + str(i)))
-            f.write(json.dumps({"image": f"c{i}.jpg", "state": "ca", "text": "ABC12" + str(i)}) + "\n")
+            rec = {"image": f"c{i}.jpg", "state": "ca", "text": "ABC12" + str(i)}
+            f.write(json.dumps(rec) + "\n")
     return root
 
 
@@ -57,7 +58,7 @@ def test_sampler_is_deterministic_and_labels_stay_on_plates():
     crops = [cv2.cvtColor(draw_plate(), cv2.COLOR_BGR2GRAY)]
     sampler = PatchSampler([scene], crops, size=128)
     a = [sampler.sample(np.random.default_rng(7)) for _ in range(2)]
-    for (pa, qa, ea), (pb, qb, eb) in zip(a, [sampler.sample(np.random.default_rng(7))] * 2,
+    for (pa, qa, _), (pb, qb, _) in zip(a, [sampler.sample(np.random.default_rng(7))] * 2,
                                           strict=True):
         np.testing.assert_array_equal(pa, pb)
         np.testing.assert_array_equal(qa, qb)

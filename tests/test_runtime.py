@@ -87,7 +87,8 @@ def test_garbage_file_with_matching_hash_fails_to_load_clearly(tmp_path):
 
     garbage = tmp_path / "garbage.tflite"
     garbage.write_bytes(b"this is not a flatbuffer" * 10)
-    manifest = {"files": {garbage.name: {"sha256": hashlib.sha256(garbage.read_bytes()).hexdigest()}}}
+    digest = hashlib.sha256(garbage.read_bytes()).hexdigest()
+    manifest = {"files": {garbage.name: {"sha256": digest}}}
     with pytest.raises(ModelLoadError, match="no runtime could load"):
         Model(garbage, manifest)
 
