@@ -84,9 +84,11 @@ class PlateReader:
         manifest: Path | None = None,
         top_n: int = 5,
     ):
-        self._model = _TFLiteModel(_resolve(model), manifest or MANIFEST, num_threads)
+        from inference.runtime import Model
+
+        self._model = Model(_resolve(model), manifest or MANIFEST, num_threads=num_threads)
         self.top_n = top_n
-        shape = tuple(self._model.input_shape)
+        shape = self._model.input_spec.shape
         if shape[1:3] != (OCR_SIZE[1], OCR_SIZE[0]):
             raise ValueError(f"OCR model input {shape} does not match crops of {OCR_SIZE}")
 
@@ -94,54 +96,20 @@ class PlateReader:
         """Slot probabilities (slots, classes) for one (48, 144) uint8 crop."""
         if crop.shape != (OCR_SIZE[1], OCR_SIZE[0]):
             raise ValueError(f"crop must be {OCR_SIZE[1]}x{OCR_SIZE[0]} gray, got {crop.shape}")
-        x = normalise_contrast(crop)[None, :, :, None]
-        return self._model.run(x)[0]
+        x = normalise_contrast(crop)[None, :, :, None].astype(np.float32)
+        return self._model.run(x)[0][0]
 
     def read(self, crop: np.ndarray) -> OcrResult:
         return decode(self.probs(crop), self.top_n)
 
+    @property
+    def version(self) -> str | None:
+        return self._model.version
+
     def close(self) -> None:
-        self._model.close()
+        self._model = None
 
 
 def _resolve(model: str | Path) -> Path:
     p = Path(model)
     return p if p.is_absolute() or p.exists() else MODELS_DIR / p
-
-
-class _TFLiteModel:
-    """Minimal LiteRT wrapper with the manifest's sha256 check (until inference.runtime lands)."""
-
-    def __init__(self, path: Path, manifest: Path, num_threads: int):
-        import hashlib
-        import json
-
-        if not path.is_file():
-            raise FileNotFoundError(f"OCR model {path} not found")
-        data = path.read_bytes()
-        files = json.loads(manifest.read_text()).get("files", {})
-        want = files.get(path.name, {}).get("sha256")
-        got = hashlib.sha256(data).hexdigest()
-        if want != got:
-            raise ValueError(f"{path.name}: sha256 {got[:12]} does not match manifest {manifest}")
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._it = Interpreter(model_content=data, num_threads=num_threads)
-        self._it.allocate_tensors()
-        self._in = self._it.get_input_details()[0]
-        self._out = self._it.get_output_details()[0]
-        self.input_shape = tuple(self._in["shape"])
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        dt = self._in["dtype"]
-        scale, zp = self._in["quantization"]
-        if dt != np.float32 and scale:
-            x = np.clip(np.round(x / scale + zp), np.iinfo(dt).min, np.iinfo(dt).max)
-        self._it.set_tensor(self._in["index"], x.astype(dt))
-        self._it.invoke()
-        y = self._it.get_tensor(self._out["index"])
-        scale, zp = self._out["quantization"]
-        return (y.astype(np.float32) - zp) * scale if y.dtype != np.float32 and scale else y
-
-    def close(self) -> None:
-        self._it = None

@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from inference.training.ocr_train import TrainConfig, train
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
+                        force=True)
     data_root = None if args.smoke else args.data
     if data_root is not None and not data_root.is_dir():
         raise SystemExit(f"training data folder {data_root} not found (use --data DIR)")

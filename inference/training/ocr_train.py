@@ -8,7 +8,6 @@ models on the held-out split (see ocr_data.is_validation).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -117,75 +116,40 @@ def evaluate(predict, items: list) -> dict:
     }
 
 
-def export(model, out_dir: Path, rep: np.ndarray) -> dict[str, Path]:
-    """Float and full-integer int8 (uint8 pixels in, int8 probabilities out) TFLite files."""
-    import tensorflow as tf
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    paths = {"float": out_dir / "ocr_float.tflite", "int8": out_dir / "ocr_int8.tflite"}
-    paths["float"].write_bytes(conv.convert())
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([r[None]] for r in rep)
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.uint8
-    conv.inference_output_type = tf.int8
-    paths["int8"].write_bytes(conv.convert())
-    return paths
-
-
 def _tflite_predict(path: Path):
     from ai_edge_litert.interpreter import Interpreter
 
+    from inference.runtime import TensorSpec
+
     it = Interpreter(model_path=str(path), num_threads=1)
     it.allocate_tensors()
-    i, o = it.get_input_details()[0], it.get_output_details()[0]
+    i = TensorSpec.from_details(it.get_input_details()[0])
+    o = TensorSpec.from_details(it.get_output_details()[0])
 
     def predict(x: np.ndarray) -> np.ndarray:
-        it.set_tensor(i["index"], x.astype(i["dtype"]))
+        it.set_tensor(i.index, i.quantize(x.astype(np.float32)))
         it.invoke()
-        y = it.get_tensor(o["index"])[0]
-        s, z = o["quantization"]
-        return (y.astype(np.float32) - z) * s if y.dtype != np.float32 else y
+        return o.dequantize(it.get_tensor(o.index))[0]
 
     return predict
 
 
-def write_manifest(cfg: TrainConfig, paths: dict[str, Path], metrics: dict, info: dict) -> Path:
+def manifest_extra(info: dict, metrics: dict) -> dict:
     w, h = OCR_SIZE
-    manifest = {
-        "name": "plate_ocr",
-        "version": time.strftime("%Y%m%d", time.gmtime()),
+    return {
         "architecture": "CNN, fixed character slots (softmax per slot, pad symbol)",
-        "input": {
-            "width": w,
-            "height": h,
-            "channels": 1,
-            "pixels": "grayscale 0..255, "
-            "rectified plate with ~3% margin, contrast-stretched (2..98 percentile)",
-        },
-        "output": {"slots": data.SLOTS, "symbols": SYMBOLS, "pad": SYMBOLS[-1]},
-        "alphabet": SYMBOLS[:-1],
-        "files": {
-            p.name: {
-                "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
-                "bytes": p.stat().st_size,
-                "kind": kind,
-            }
-            for kind, p in paths.items()
-        },
+        "input_spec": {"width": w, "height": h, "channels": 1, "pixels": "grayscale 0..255, "
+                       "rectified plate with ~3% margin, contrast-stretched (2..98 percentile)"},
+        "slots": data.SLOTS, "symbols": SYMBOLS, "pad": SYMBOLS[-1], "alphabet": SYMBOLS[:-1],
         "training": info,
         "validation_split": "held out when sha1(file name)[0] < 52 (~20 %), crops and scenes",
         "metrics": metrics,
     }
-    path = cfg.out_dir / "ocr.manifest.json"
-    path.write_text(json.dumps(manifest, indent=2) + "\n")
-    return path
 
 
 def train(cfg: TrainConfig) -> dict:
     tf = _set_threads(cfg.seed)
+    from inference.training.export import export_tflite, write_manifest
     from inference.training.ocr_model import build_model
 
     t0 = time.monotonic()
@@ -217,7 +181,7 @@ def train(cfg: TrainConfig) -> dict:
             for _ in range(2 if cfg.smoke else 4)
         ]
     )
-    paths = export(model, cfg.out_dir, rep)
+    paths = export_tflite(model, rep, cfg.out_dir, "ocr")
     sets = val_sets(cfg, real_val)
     metrics = {
         kind: {name: evaluate(_tflite_predict(p), items) for name, items in sets.items()}
@@ -233,6 +197,7 @@ def train(cfg: TrainConfig) -> dict:
         "seconds": round(time.monotonic() - t0),
         "final_loss": round(loss_avg or 0, 4),
     }
-    write_manifest(cfg, paths, metrics, info)
+    write_manifest(cfg.out_dir / "ocr.manifest.json", "ocr", time.strftime("%Y%m%d", time.gmtime()),
+                   paths, **manifest_extra(info, metrics))
     logger.info("metrics %s", json.dumps(metrics))
     return metrics
