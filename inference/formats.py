@@ -99,7 +99,7 @@ def patterns_for(region: str) -> dict[str, tuple[str, ...]]:
 
 def normalise(text: str) -> str:
     """Uppercase A-Z0-9 only: the form every comparison and every Read uses."""
-    return re.sub(r"[^A-Z0-9]", "", text.upper())
+    return re.sub(r"[^A-Za-z0-9]", "", text).upper()
 
 
 def matches(text: str, pattern: str) -> bool:

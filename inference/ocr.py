@@ -68,7 +68,7 @@ def decode(probs: np.ndarray, top_n: int = 5) -> OcrResult:
     text = "".join(SYMBOLS[idx[i]] for i in keep)
     conf = tuple(float(probs[i, idx[i]]) for i in keep)
     seq_p = float(np.prod(probs[np.arange(len(idx)), idx]))
-    alts = beam_search(probs, top_n)
+    alts = beam_search(probs, top_n) if text else []
     if text and (not alts or alts[0][0] != text):
         alts = [(text, seq_p)] + [a for a in alts if a[0] != text][: top_n - 1]
     return OcrResult(text, conf, seq_p, tuple(alts), probs)
