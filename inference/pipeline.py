@@ -75,17 +75,23 @@ class PlateRecognizer:
 
     def read_image(self, image: np.ndarray) -> list[PlateReading]:
         """Detect, rectify, read and rank every plate in one BGR image (no tracking)."""
-        out = []
-        for det in self.detector.detect(image):
-            if det.score < self.min_score:
-                continue
+        dets = [d for d in self.detector.detect(image) if d.score >= self.min_score]
+        return [r for r in self.read_detections(image, dets) if r is not None]
+
+    def read_detections(self, image: np.ndarray,
+                        detections: list[Detection]) -> list[PlateReading | None]:
+        """Rectify, read and rank each detection; None where nothing plate-like was read."""
+        out: list[PlateReading | None] = []
+        for det in detections:
             try:
                 crop = rectify(image, det.corners, det.box)
             except ValueError as exc:
                 logger.debug("skipping detection %s: %s", det.box, exc)
+                out.append(None)
                 continue
             res = self.reader.read(crop)
             if not res.text or np.mean(res.char_conf) < MIN_MEAN_CHAR_CONF:
+                out.append(None)
                 continue
             cands = formats.rank(res.alternatives, self.region, res.probs, self.top_n)
             out.append(PlateReading(det, res, tuple(cands)))
