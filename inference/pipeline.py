@@ -8,6 +8,7 @@ one Read per vehicle pass out) and offers `read_image` for single images (`alpr 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -72,6 +73,8 @@ class PlateRecognizer:
         formats.patterns_for(region)  # fail early on an unknown region
         self.detector, self.reader, self.tracker = detector, reader, tracker
         self.region, self.top_n, self.min_score = region, top_n, min_score
+        # Interpreters and the tracker are not thread-safe; capture workers may share us.
+        self._lock = threading.Lock()
 
     def read_image(self, image: np.ndarray) -> list[PlateReading]:
         """Detect, rectify, read and rank every plate in one BGR image (no tracking)."""
@@ -100,6 +103,11 @@ class PlateRecognizer:
     def process(
         self, image: np.ndarray, wall_time: float, mono_time: float, clock_synced: bool
     ) -> list[Read]:
+        with self._lock:
+            return self._process(image, wall_time, mono_time, clock_synced)
+
+    def _process(self, image: np.ndarray, wall_time: float, mono_time: float,
+                 clock_synced: bool) -> list[Read]:
         readings = self.read_image(image)
         overview = None
         if readings:
@@ -137,7 +145,8 @@ class PlateRecognizer:
         )
 
     def flush(self) -> list[Read]:
-        return self.tracker.flush()
+        with self._lock:
+            return self.tracker.flush()
 
     def close(self) -> None:
         for part in (self.reader, self.detector):
