@@ -1,10 +1,11 @@
-"""`alpr eval DIR`: detection (and, once a reader is plugged in, reading) figures on a labelled
-folder in the OpenALPR benchmark layout or the scenes layout (validation split only).
+"""`alpr eval DIR`: detection and reading figures on a labelled folder in the OpenALPR benchmark
+layout or the scenes layout (validation split by default).
 
 A labelled plate counts as detected when a detection overlaps it with IoU >= 0.3; detections
 matching no labelled plate are false positives. `ms` is the recognition time of one image after
 decoding it. Reading plugs in as a callable `reader(image, detections) -> list[list[str]]`
-(candidates, best first, for each detection); without one the read_* figures are null.
+(candidates, best first, for each detection); by default it is the shipped OCR with format
+ranking (`plate_reader`); with --no-read the read_* figures are null.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ IOU_THRESHOLD = 0.3
 JSON_KEYS = ("images", "plates", "detected", "read_exact", "read_top5", "ms_median", "ms_p95",
              "per_image")
 
+ROW_KEYS = ("image", "truth", "read", "candidates", "detected", "ms")
+
 Reader = Callable[[object, list], list[list[str]]]
 
 
@@ -39,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", type=Path, default=None,
                         help="detector .tflite (default: the shipped int8 model)")
     parser.add_argument("--threshold", type=float, default=0.4, help="detection score threshold")
+    parser.add_argument("--ocr", type=Path, default=None,
+                        help="OCR .tflite (default: the shipped int8 model)")
+    parser.add_argument("--no-read", action="store_true",
+                        help="detection figures only (no OCR; read_* are null)")
 
 
 def _norm(text: str | None) -> str | None:
@@ -108,6 +115,23 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
+def plate_reader(args: argparse.Namespace) -> Reader:
+    """rectify -> OCR -> format ranking for each detection: candidate strings, best first."""
+    from inference.ocr import PlateReader
+    from inference.pipeline import PlateRecognizer
+    from inference.tracker import Tracker
+
+    ocr = PlateReader(args.ocr or "ocr_int8.tflite", num_threads=args.threads)
+    rec = PlateRecognizer(None, ocr, Tracker(region=args.region), region=args.region,
+                          min_score=0.0)
+
+    def read(image, detections) -> list[list[str]]:
+        return [[c.text for c in r.candidates] if r else []
+                for r in rec.read_detections(image, detections)]
+
+    return read
+
+
 def run(args: argparse.Namespace, reader: Reader | None = None) -> int:
     from inference.detector import Detector
     from inference.eval_data import DatasetError, load_dataset
@@ -116,10 +140,14 @@ def run(args: argparse.Namespace, reader: Reader | None = None) -> int:
     try:
         items = load_dataset(args.dir, args.split)
         detector = Detector(args.detector, num_threads=args.threads, threshold=args.threshold)
-    except (DatasetError, ModelError, OSError) as exc:
+        if reader is None and not getattr(args, "no_read", False):
+            reader = plate_reader(args)
+    except (DatasetError, ModelError, OSError, ValueError) as exc:
         raise SystemExit(f"alpr eval: {exc}") from exc
     summary = evaluate(items, detector, reader)
     print(format_summary(summary))
     if args.json is not None:
-        args.json.write_text(json.dumps({k: summary[k] for k in JSON_KEYS}, indent=1) + "\n")
+        out = {k: summary[k] for k in JSON_KEYS}
+        out["per_image"] = [{k: row[k] for k in ROW_KEYS} for row in summary["per_image"]]
+        args.json.write_text(json.dumps(out, indent=1) + "\n")
     return 0
