@@ -80,7 +80,7 @@ def _scene_window(rng: np.random.Generator, scene: Scene, size: int,
         s = target_w / max(np.ptp(q[:, 0]), 1.0)
         centre = q.mean(0) + rng.uniform(-0.4, 0.4, 2) * size / s
     else:
-        s = np.exp(rng.uniform(np.log(1.0), np.log(4.0))) * size / max(h, w)
+        s = np.exp(rng.uniform(np.log(1.5), np.log(5.0))) * size / max(h, w)
         centre = np.array([rng.uniform(0, w), rng.uniform(0, h)])
     s = float(np.clip(s, 0.02, 3.0))
     if s < 1:  # area-average first: warpAffine alone aliases when shrinking
@@ -119,13 +119,19 @@ def paste(rng: np.random.Generator, patch: np.ndarray, plate: np.ndarray, quad: 
     """Warp a plate image (its corners `src`, default the image corners) onto quad, in place,
     with its own brightness."""
     h, w = plate.shape
+    src_given = src is not None
     if src is None:
         src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     m = cv2.getPerspectiveTransform(src.astype(np.float32), quad.astype(np.float32))
     size = patch.shape[::-1]
     warped = cv2.warpPerspective(plate, m, size, flags=cv2.INTER_AREA if w > 2 * np.ptp(quad[:, 0])
                                  else cv2.INTER_LINEAR)
-    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, size)
+    if src_given:  # rendered plates carry a margin of scenery: keep only the plate and a rim
+        rim = (src - src.mean(0)) * rng.uniform(1.02, 1.12) + src.mean(0)
+        mask = cv2.fillConvexPoly(np.zeros((h, w), np.uint8), rim.astype(np.int32), 255)
+        mask = cv2.warpPerspective(cv2.GaussianBlur(mask, (0, 0), 1.0), m, size)
+    else:
+        mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, size)
     gain = rng.uniform(0.5, 1.2)
     alpha = mask.astype(np.float32) / 255
     blended = patch * (1 - alpha) + np.clip(warped * gain + rng.uniform(-20, 20), 0, 255) * alpha
