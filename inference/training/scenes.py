@@ -169,16 +169,42 @@ def augment(rng: np.random.Generator, patch: np.ndarray) -> np.ndarray:
     return out
 
 
+_WORDS = ("STOP", "EXIT", "SALE", "PARKING", "Pizza", "Hotel", "Open 24h", "ONE WAY", "Bank",
+          "Pharmacy", "Taxi", "www.example.com", "Call 555-0199", "Bus Lane", "KEEP CLEAR",
+          "Delivery", "Service", "Motors", "Street", "Garage", "Cafe", "Market", "NO ENTRY")
+
+
+def distractor(rng: np.random.Generator) -> np.ndarray:
+    """A gray text block that is not a plate (signs, shop fronts, truck lettering): several
+    lines or one long line, for the detector to learn to ignore."""
+    lines = int(rng.integers(1, 4))
+    per_line = (2, 4) if lines > 1 else (3, 5)  # a single line is kept much longer than a plate
+    words = [" ".join(rng.choice(_WORDS, int(rng.integers(*per_line)))) for _ in range(lines)]
+    font = int(rng.choice([cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX,
+                           cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX]))
+    scale, thick = float(rng.uniform(0.8, 1.6)), int(rng.integers(1, 4))
+    sizes = [cv2.getTextSize(w, font, scale, thick)[0] for w in words]
+    lh = max(sz[1] for sz in sizes) + 12
+    w, h = max(sz[0] for sz in sizes) + 20, lh * lines + 10
+    dark, light = int(rng.integers(0, 90)), int(rng.integers(150, 255))
+    bg, fg = (dark, light) if rng.random() < 0.5 else (light, dark)
+    img = np.full((h, w), bg, np.uint8)
+    for i, word in enumerate(words):
+        cv2.putText(img, word, (10, lh * (i + 1)), font, scale, fg, thick, cv2.LINE_AA)
+    return img
+
+
 class PatchSampler:
     """Draws (patch, quads, exact) training samples; deterministic for a given rng."""
 
     def __init__(self, scenes: list[Scene], crops: list[np.ndarray], size: int = 256,
-                 renderer=None, p_paste: float = 0.4, p_random: float = 0.15) -> None:
+                 renderer=None, p_paste: float = 0.4, p_random: float = 0.15,
+                 p_distractor: float = 0.25) -> None:
         if not scenes:
             raise ValueError("no training scenes")
         self.scenes, self.crops, self.size = scenes, crops, size
         self.renderer = renderer  # optional: rng -> (gray plate image, its (4,2) corners)
-        self.p_paste, self.p_random = p_paste, p_random
+        self.p_paste, self.p_random, self.p_distractor = p_paste, p_random, p_distractor
 
     def _plate(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         if self.renderer is not None and (not self.crops or rng.random() < 0.5):
@@ -205,6 +231,12 @@ class PatchSampler:
                 paste(rng, patch, plate, quad, src)
                 quads.append(quad)
                 exact.append(True)
+        if rng.random() < self.p_distractor:  # unlabelled text that is not a plate
+            text = distractor(rng)
+            th, tw = text.shape
+            quad = _paste_quad(rng, self.size, tw / th)
+            if not _overlaps(quad, quads):
+                paste(rng, patch, text, quad)
         patch = augment(rng, patch)
         quads = np.asarray(quads, np.float32).reshape(-1, 4, 2)
         exact = np.asarray(exact, bool)
