@@ -23,7 +23,7 @@ VERSION = "1.0.0"
 class TrainConfig:
     data: Path = Path("../shared/data")
     out: Path = Path("inference/models")
-    steps: int = 6000
+    steps: int = 4500
     batch: int = 24
     patch: int = 256
     input_w: int = 640
