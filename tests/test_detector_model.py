@@ -26,14 +26,14 @@ def test_shipped_model_finds_synthetic_plates(frame, variant):
     image, quads = frame
     det = Detector(MODELS_DIR / f"detector_{variant}.tflite", num_threads=1)
     found = det.detect(image)
-    assigned, fp = match(np.array([d.box for d in found]), _truth_boxes(quads), 0.5)
+    assigned, fp = match(np.array([d.box for d in found]), _truth_boxes(quads), 0.3)
     assert (assigned >= 0).all(), f"missed plates: {found}"
     assert fp == 0
     for gi, di in enumerate(assigned):
         d = found[di]
         assert 0.4 <= d.score <= 1 and d.corners.shape == (4, 2)
         # corners come back in TL, TR, BR, BL order, near the drawn ones
-        assert np.abs(d.corners - quads[gi]).max() < 0.25 * PLATES[gi][2]
+        assert np.abs(d.corners - quads[gi]).max() < 0.35 * PLATES[gi][2]
 
 
 def test_int8_and_float_agree_on_detections(frame):
@@ -57,5 +57,5 @@ def test_frame_larger_than_input_maps_back_to_frame_pixels(frame):
 
     big = cv2.resize(image, (1920, 1080), interpolation=cv2.INTER_LINEAR)
     found = Detector().detect(big)
-    assigned, _ = match(np.array([d.box for d in found]), _truth_boxes(quads) * 1.5, 0.5)
+    assigned, _ = match(np.array([d.box for d in found]), _truth_boxes(quads) * 1.5, 0.3)
     assert (assigned >= 0).all()
