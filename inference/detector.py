@@ -141,11 +141,28 @@ class Detector:
             path = MODELS_DIR / path
         if manifest is None:  # the manifest beside the model file (the shipped one by default)
             manifest = path.parent / MANIFEST.name
-        self.model = Model(path, manifest,
-                           num_threads=num_threads, runtime=runtime)
+        self.model = Model(path, manifest, num_threads=num_threads, runtime=runtime)
+        self.model = self._prefer_float_on_tflite_runtime(self.model)
         _, self.in_h, self.in_w, _ = self.model.input_spec.shape
         self.threshold = threshold
         self.nms_iou = nms_iou
+
+    @staticmethod
+    def _prefer_float_on_tflite_runtime(model: Model) -> Model:
+        """tflite-runtime's int8 kernels are ~10x slower than its float ones (measured): when
+        we fell back to it, run the float sibling if the manifest lists it."""
+        sibling = model.path.with_name(model.path.name.replace("_int8.", "_float."))
+        if model.runtime != "tflite_runtime" or sibling == model.path \
+                or sibling.name not in model.manifest.get("files", {}):
+            return model
+        try:
+            other = Model(sibling, model.manifest, model.num_threads, runtime="tflite_runtime")
+        except Exception as exc:  # keep the int8 model: slower but verified and working
+            logger.warning("float sibling %s unusable (%s); keeping int8", sibling.name, exc)
+            return model
+        logger.warning("tflite_runtime: using %s instead of %s (its int8 path is slow)",
+                       sibling.name, model.path.name)
+        return other
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
         canvas, lb = letterbox(image, self.in_w, self.in_h)
