@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.runtime import MODELS_DIR, Model
+from inference.runtime import MODELS_DIR, Model, ModelError
 from inference.types import Detection
 
 logger = logging.getLogger(__name__)
@@ -141,11 +141,31 @@ class Detector:
             path = MODELS_DIR / path
         if manifest is None:  # the manifest beside the model file (the shipped one by default)
             manifest = path.parent / MANIFEST.name
-        self.model = Model(path, manifest, num_threads=num_threads, runtime=runtime)
-        self.model = self._prefer_float_on_tflite_runtime(self.model)
-        _, self.in_h, self.in_w, _ = self.model.input_spec.shape
         self.threshold = threshold
         self.nms_iou = nms_iou
+        self.runtime = runtime
+        self._use(Model(path, manifest, num_threads=num_threads, runtime=runtime))
+
+    def _use(self, model: Model) -> None:
+        model = self._prefer_float_on_tflite_runtime(model)
+        shape = model.input_spec.shape
+        if len(shape) != 4 or shape[3] != 1:
+            raise ModelError(f"{model.path.name}: input {shape} is not a (1, H, W, 1) detector")
+        self.model = model
+        _, self.in_h, self.in_w, _ = shape
+
+    def swap_model(self, model_path: str | Path, manifest: str | Path | dict | None = None) -> None:
+        """Load another model file; if it is refused (hash, corrupt, wrong shape) the error is
+        raised and the current model stays in use."""
+        path = Path(model_path)
+        old = self.model
+        self._use(Model(path, manifest if manifest is not None else path.parent / MANIFEST.name,
+                        num_threads=old.num_threads, runtime=self.runtime))
+        old.close()
+        logger.info("detector model now %s (version %s)", path.name, self.model.version)
+
+    def close(self) -> None:
+        self.model.close()
 
     @staticmethod
     def _prefer_float_on_tflite_runtime(model: Model) -> Model:

@@ -59,3 +59,28 @@ def test_frame_larger_than_input_maps_back_to_frame_pixels(frame):
     found = Detector().detect(big)
     assigned, _ = match(np.array([d.box for d in found]), _truth_boxes(quads) * 1.5, 0.3)
     assert (assigned >= 0).all()
+
+
+def test_swap_to_a_corrupt_model_keeps_the_current_one(frame, tmp_path):
+    import shutil
+
+    from inference.runtime import ModelError, ModelIntegrityError
+
+    image, _ = frame
+    det = Detector()
+    before = [d.box for d in det.detect(image)]
+    for name in ("detector_int8.tflite", "detector_float.tflite", "detector.manifest.json"):
+        shutil.copy(MODELS_DIR / name, tmp_path / name)
+    bad = tmp_path / "detector_int8.tflite"
+    data = bytearray(bad.read_bytes())
+    data[-100] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError):
+        det.swap_model(bad)
+    assert [d.box for d in det.detect(image)] == before
+    det.swap_model(tmp_path / "detector_float.tflite")  # a good file is taken
+    assert det.model.input_spec.dtype == np.float32 and len(det.detect(image)) == len(before)
+    det.close()
+    det.close()  # twice is fine
+    with pytest.raises(ModelError, match="closed"):
+        det.detect(image)
