@@ -1,11 +1,153 @@
-"""Scaffold: filled in by the model issues."""
+"""`alpr eval DIR`: detection and reading figures on a labelled folder in the OpenALPR benchmark
+layout or the scenes layout (validation split by default).
+
+A labelled plate counts as detected when a detection overlaps it with IoU >= 0.3; detections
+matching no labelled plate are false positives. `ms` is the recognition time of one image after
+decoding it. Reading plugs in as a callable `reader(image, detections) -> list[list[str]]`
+(candidates, best first, for each detection); by default it is the shipped OCR with format
+ranking (`plate_reader`); with --no-read the read_* figures are null.
+"""
+
+from __future__ import annotations
 
 import argparse
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+IOU_THRESHOLD = 0.3
+JSON_KEYS = ("images", "plates", "detected", "read_exact", "read_top5", "ms_median", "ms_p95",
+             "per_image")
+
+ROW_KEYS = ("image", "truth", "read", "candidates", "detected", "ms")
+
+Reader = Callable[[object, list], list[list[str]]]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("dir", type=Path, help="folder: images with OpenALPR .txt labels, or "
+                        "labels.jsonl beside images/ (its validation split is used)")
+    parser.add_argument("--region", choices=("us", "eu", "auto"), default="us",
+                        help="plate format family used to rank reading candidates")
+    parser.add_argument("--threads", type=int, default=1, help="interpreter threads (default 1)")
+    parser.add_argument("--json", type=Path, default=None, metavar="OUT",
+                        help="write the figures and per-image rows to this JSON file")
+    parser.add_argument("--split", choices=("val", "train", "all"), default="val",
+                        help="scenes layout only: which part of the fixed split (default val)")
+    parser.add_argument("--detector", type=Path, default=None,
+                        help="detector .tflite (default: the shipped int8 model)")
+    parser.add_argument("--threshold", type=float, default=0.4, help="detection score threshold")
+    parser.add_argument("--ocr", type=Path, default=None,
+                        help="OCR .tflite (default: the shipped int8 model)")
+    parser.add_argument("--no-read", action="store_true",
+                        help="detection figures only (no OCR; read_* are null)")
 
 
-def run(args: argparse.Namespace) -> int:
-    raise SystemExit("not built yet")
+def _norm(text: str | None) -> str | None:
+    return re.sub(r"[^A-Z0-9]", "", text.upper()) if text else None
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    import numpy as np
+
+    return round(float(np.percentile(values, q)), 2) if len(values) else None
+
+
+def evaluate(items, detector, reader: Reader | None = None) -> dict:
+    """Run the detector (and reader) over labelled images: the summary with per-image rows."""
+    import cv2
+    import numpy as np
+
+    from inference.eval_data import match
+
+    rows, times = [], []
+    n_plates = n_det = n_fp = n_text = n_exact = n_top5 = 0
+    for item in items:
+        image = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise SystemExit(f"cannot decode image {item.path}")
+        t0 = time.perf_counter()
+        dets = detector.detect(image)
+        cands = reader(image, dets) if reader is not None else None
+        ms = (time.perf_counter() - t0) * 1000
+        gt = np.array([p.box for p in item.plates], np.float32).reshape(-1, 4)
+        assigned, fp = match(np.array([d.box for d in dets], np.float32), gt, IOU_THRESHOLD)
+        truth = [_norm(p.text) for p in item.plates]
+        reads, alts = [], []
+        for t, a in zip(truth, assigned, strict=True):
+            c = [_norm(s) for s in cands[a]][:5] if cands is not None and a >= 0 else []
+            reads.append(c[0] if c else None)
+            alts.append(c)
+            if t:
+                n_text += 1
+                n_exact += bool(c) and c[0] == t
+                n_top5 += t in c
+        detected = int(np.count_nonzero(assigned >= 0))
+        n_plates, n_det, n_fp = n_plates + len(gt), n_det + detected, n_fp + fp
+        times.append(ms)
+        rows.append({"image": item.path.name, "truth": truth, "read": reads, "candidates": alts,
+                     "detected": detected, "ms": round(ms, 2), "false_positives": fp})
+    reading = reader is not None and n_text > 0
+    return {
+        "images": len(rows), "plates": n_plates, "detected": n_det,
+        "read_exact": round(n_exact / n_text, 4) if reading else None,
+        "read_top5": round(n_top5 / n_text, 4) if reading else None,
+        "ms_median": _percentile(times, 50), "ms_p95": _percentile(times, 95),
+        "per_image": rows,
+        "recall": round(n_det / n_plates, 4) if n_plates else None,
+        "false_positives": n_fp, "fp_per_image": round(n_fp / len(rows), 4) if rows else None,
+    }
+
+
+def format_summary(s: dict) -> str:
+    lines = [f"images            {s['images']}",
+             f"plates            {s['plates']}",
+             f"detected          {s['detected']} (recall {s['recall']} at IoU >= {IOU_THRESHOLD})",
+             f"false positives   {s['false_positives']} ({s['fp_per_image']} per image)",
+             f"ms per image      median {s['ms_median']}  p95 {s['ms_p95']}"]
+    for key in ("read_exact", "read_top5"):
+        lines.append(f"{key:<17} {'n/a (no reader)' if s[key] is None else s[key]}")
+    return "\n".join(lines)
+
+
+def plate_reader(args: argparse.Namespace) -> Reader:
+    """rectify -> OCR -> format ranking for each detection: candidate strings, best first."""
+    from inference.ocr import PlateReader
+    from inference.pipeline import PlateRecognizer
+    from inference.tracker import Tracker
+
+    ocr = PlateReader(args.ocr or "ocr_int8.tflite", num_threads=args.threads)
+    rec = PlateRecognizer(None, ocr, Tracker(region=args.region), region=args.region,
+                          min_score=0.0)
+
+    def read(image, detections) -> list[list[str]]:
+        return [[c.text for c in r.candidates] if r else []
+                for r in rec.read_detections(image, detections)]
+
+    return read
+
+
+def run(args: argparse.Namespace, reader: Reader | None = None) -> int:
+    from inference.detector import Detector
+    from inference.eval_data import DatasetError, load_dataset
+    from inference.runtime import ModelError
+
+    try:
+        items = load_dataset(args.dir, args.split)
+        detector = Detector(args.detector, num_threads=args.threads, threshold=args.threshold)
+        if reader is None and not getattr(args, "no_read", False):
+            reader = plate_reader(args)
+    except (DatasetError, ModelError, OSError, ValueError) as exc:
+        raise SystemExit(f"alpr eval: {exc}") from exc
+    summary = evaluate(items, detector, reader)
+    print(format_summary(summary))
+    if args.json is not None:
+        out = {k: summary[k] for k in JSON_KEYS}
+        out["per_image"] = [{k: row[k] for k in ROW_KEYS} for row in summary["per_image"]]
+        args.json.write_text(json.dumps(out, indent=1) + "\n")
+    return 0

@@ -8,11 +8,44 @@ from appliance.config.base import Section
 
 
 class RecognitionConfig(Section):
-    detector_model: str = Field("detector_int8.tflite", description="Detector model file name in inference/models (or an absolute path).")
-    ocr_model: str = Field("ocr_int8.tflite", description="OCR model file name in inference/models (or an absolute path).")
-    num_threads: int = Field(2, ge=1, le=8, description="Interpreter threads per model (set explicitly: oversubscribed threads spin).")
-    min_detection_score: float = Field(0.4, ge=0, le=1, description="Detections below this score are ignored.")
-    region: Literal["us", "eu", "auto"] = Field("us", description="Plate format family used to rank candidates.")
-    top_n: int = Field(5, ge=1, le=20, description="Alternative strings kept per read (for hotlist matching).")
-    repeat_window_s: float = Field(30.0, ge=0, le=3600, description="Suppress repeat reads of the same plate within this window.")
-    track_timeout_s: float = Field(1.0, gt=0, le=30, description="A track without detections for this long is closed and emits its read.")
+    detector_model: str = Field(
+        "detector_int8.tflite",
+        description="Detector model file name in inference/models (or an absolute path).",
+    )
+    ocr_model: str = Field(
+        "ocr_int8.tflite",
+        description="OCR model file name in inference/models (or an absolute path).",
+    )
+    num_threads: int = Field(
+        2,
+        ge=1,
+        le=8,
+        description="Interpreter threads per model (set explicitly: oversubscribed threads spin).",
+    )
+    min_detection_score: float = Field(
+        0.4, ge=0, le=1, description="Detections below this score are ignored."
+    )
+    region: Literal["us", "eu", "auto"] = Field(
+        "us", description="Plate format family used to rank candidates."
+    )
+    top_n: int = Field(
+        5, ge=1, le=20, description="Alternative strings kept per read (for hotlist matching)."
+    )
+    repeat_window_s: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="Suppress repeat reads of the same plate within this window.",
+    )
+    track_timeout_s: float = Field(
+        1.0,
+        gt=0,
+        le=30,
+        description="A track without detections for this long is closed and emits its read.",
+    )
+    min_track_frames: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="Tracks seen in fewer frames emit no read (drops one-frame false positives).",
+    )

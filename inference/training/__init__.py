@@ -1,1 +1,4 @@
-"""Training pipeline (synthetic plates, training, export). Needs the `train` extra; the unit never imports it."""
+"""Training pipeline (synthetic plates, training, export).
+
+Needs the `train` extra; the unit never imports it.
+"""

@@ -1,11 +1,63 @@
-"""Scaffold: filled in by the model issues."""
+"""`alpr train ocr`: train the plate OCR and export float + int8 TFLite with its manifest.
+
+Nothing heavy is imported here: TensorFlow loads inside run().
+"""
+
+from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
+
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("inference/models"),
+        help="folder for ocr_float.tflite, ocr_int8.tflite, ocr.manifest.json",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder with crops/ and scenes/ (real labelled plates)",
+    )
+    parser.add_argument("--steps", type=int, default=None, help="training steps (default 3000)")
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        default=None,
+        help="synthetic plates rendered into the training pool (default 24000)",
+    )
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument(
+        "--smoke", action="store_true", help="seconds-long run on synthetic data only (tests, CI)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("not built yet")
+    from inference.training.ocr_train import TrainConfig, train
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
+                        force=True)
+    data_root = None if args.smoke else args.data
+    if data_root is not None and not data_root.is_dir():
+        raise SystemExit(f"training data folder {data_root} not found (use --data DIR)")
+    cfg = TrainConfig(
+        out_dir=args.out,
+        smoke=args.smoke,
+        seed=args.seed,
+        data_root=data_root,
+        steps=args.steps if args.steps is not None else (3 if args.smoke else 3000),
+        synthetic=args.synthetic if args.synthetic is not None else (64 if args.smoke else 24000),
+        batch=8 if args.smoke else args.batch,
+    )
+    if cfg.steps < 1 or cfg.synthetic < 1:
+        raise SystemExit("--steps and --synthetic must be positive")
+    metrics = train(cfg)
+    print(f"exported OCR models to {cfg.out_dir}; int8 metrics: {metrics.get('int8')}")
+    return 0

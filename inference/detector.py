@@ -1,0 +1,220 @@
+"""Plate detector: letterbox a frame, run the centre-heatmap model, decode boxes and corners.
+
+The model (trained by inference/training/detector_*.py) is fully convolutional on a grayscale
+letterboxed input in [0, 1]. At every cell of its stride-`STRIDE` output grid it predicts
+  heat: probability that a plate centre lies in that cell (sigmoid),
+  reg:  12 numbers: centre offset (dx, dy) in cells from the cell centre; log(w/STRIDE),
+        log(h/STRIDE); four corners (TL, TR, BR, BL) as offsets from the centre in units of the
+        box width/height.
+Peaks of the heatmap (3x3 local maxima above a threshold) become detections; overlapping ones
+are merged by non-maximum suppression. Everything outside the model is numpy + OpenCV.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inference.runtime import MODELS_DIR, Model, ModelError
+from inference.types import Detection
+
+logger = logging.getLogger(__name__)
+
+STRIDE = 4
+REG_CHANNELS = 12
+MANIFEST = MODELS_DIR / "detector.manifest.json"
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Frame -> model input mapping: input = frame * scale (placed at the top-left corner)."""
+
+    scale: float
+    width: int  # resized frame size inside the input
+    height: int
+
+    def to_frame(self, pts: np.ndarray) -> np.ndarray:
+        return np.asarray(pts, dtype=np.float32) / self.scale
+
+    def to_input(self, pts: np.ndarray) -> np.ndarray:
+        return np.asarray(pts, dtype=np.float32) * self.scale
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    if image.shape[2] == 1:
+        return image[:, :, 0]
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def letterbox(image: np.ndarray, in_w: int, in_h: int,
+              pad: int = 0) -> tuple[np.ndarray, Letterbox]:
+    """Resize a BGR or gray frame into an in_h x in_w gray canvas keeping the aspect ratio."""
+    gray = to_gray(image)
+    h, w = gray.shape
+    scale = min(in_w / w, in_h / h)
+    rw, rh = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    canvas = np.full((in_h, in_w), pad, dtype=np.uint8)
+    canvas[:rh, :rw] = cv2.resize(gray, (rw, rh), interpolation=interp)
+    return canvas, Letterbox(scale, rw, rh)
+
+
+def peaks(heat: np.ndarray, threshold: float, top_k: int = 50) -> np.ndarray:
+    """(row, col) of 3x3 local maxima of a 2-D heatmap at or above threshold, best first."""
+    dil = cv2.dilate(heat.astype(np.float32), np.ones((3, 3), np.uint8))
+    ys, xs = np.nonzero((heat >= threshold) & (heat >= dil))
+    order = np.argsort(-heat[ys, xs], kind="stable")[:top_k]
+    return np.stack([ys[order], xs[order]], axis=1)
+
+
+def decode(heat: np.ndarray, reg: np.ndarray, threshold: float, stride: int = STRIDE,
+           top_k: int = 50) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Model outputs (Hc, Wc) and (Hc, Wc, 12) -> boxes (N,4 xywh), scores (N,), corners (N,4,2)
+    in model-input pixels."""
+    rc = peaks(heat, threshold, top_k)
+    if len(rc) == 0:
+        return (np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
+                np.zeros((0, 4, 2), np.float32))
+    r = reg[rc[:, 0], rc[:, 1]].astype(np.float32)
+    cx = (rc[:, 1] + 0.5 + r[:, 0]) * stride
+    cy = (rc[:, 0] + 0.5 + r[:, 1]) * stride
+    w = np.exp(np.clip(r[:, 2], -2, 8)) * stride
+    h = np.exp(np.clip(r[:, 3], -2, 8)) * stride
+    corners = r[:, 4:12].reshape(-1, 4, 2) * np.stack([w, h], 1)[:, None, :]
+    corners += np.stack([cx, cy], 1)[:, None, :]
+    boxes = np.stack([cx - w / 2, cy - h / 2, w, h], 1).astype(np.float32)
+    return boxes, heat[rc[:, 0], rc[:, 1]].astype(np.float32), corners.astype(np.float32)
+
+
+def iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of boxes a (N,4) and b (M,4), both x, y, w, h."""
+    a = np.asarray(a, np.float32).reshape(-1, 4)
+    b = np.asarray(b, np.float32).reshape(-1, 4)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
+    y2 = np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.3) -> np.ndarray:
+    """Indices of the boxes kept by greedy non-maximum suppression, best score first."""
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    ious = iou_xywh(boxes, boxes)
+    keep: list[int] = []
+    suppressed = np.zeros(len(order), bool)
+    for i in order:
+        if suppressed[i]:
+            continue
+        keep.append(int(i))
+        suppressed |= ious[i] > iou_threshold
+    return np.asarray(keep, dtype=np.int64)
+
+
+def order_corners(pts: np.ndarray) -> np.ndarray:
+    """Sort four points into top-left, top-right, bottom-right, bottom-left."""
+    pts = np.asarray(pts, np.float32).reshape(4, 2)
+    c = pts.mean(0)
+    ang = np.arctan2(pts[:, 1] - c[1], pts[:, 0] - c[0])
+    pts = pts[np.argsort(ang)]  # clockwise in image coordinates, starting near -pi (left)
+    start = np.argmin(pts.sum(1))  # top-left has the smallest x + y
+    return np.roll(pts, -start, axis=0)
+
+
+class Detector:
+    """Finds plates in full BGR frames with the shipped (or a given) `.tflite` model."""
+
+    def __init__(self, model_path: str | Path | None = None,
+                 manifest: str | Path | dict | None = None,
+                 num_threads: int = 1, threshold: float = 0.4, nms_iou: float = 0.3,
+                 runtime: str = "auto") -> None:
+        path = Path(model_path) if model_path else MODELS_DIR / "detector_int8.tflite"
+        if not path.is_absolute() and not path.exists():
+            path = MODELS_DIR / path
+        if manifest is None:  # the manifest beside the model file (the shipped one by default)
+            manifest = path.parent / MANIFEST.name
+        self.threshold = threshold
+        self.nms_iou = nms_iou
+        self.runtime = runtime
+        self._use(Model(path, manifest, num_threads=num_threads, runtime=runtime))
+
+    def _use(self, model: Model) -> None:
+        model = self._prefer_float_on_tflite_runtime(model)
+        shape = model.input_spec.shape
+        if len(shape) != 4 or shape[3] != 1:
+            raise ModelError(f"{model.path.name}: input {shape} is not a (1, H, W, 1) detector")
+        self.model = model
+        _, self.in_h, self.in_w, _ = shape
+
+    def swap_model(self, model_path: str | Path, manifest: str | Path | dict | None = None) -> None:
+        """Load another model file; if it is refused (hash, corrupt, wrong shape) the error is
+        raised and the current model stays in use."""
+        path = Path(model_path)
+        old = self.model
+        self._use(Model(path, manifest if manifest is not None else path.parent / MANIFEST.name,
+                        num_threads=old.num_threads, runtime=self.runtime))
+        old.close()
+        logger.info("detector model now %s (version %s)", path.name, self.model.version)
+
+    def close(self) -> None:
+        self.model.close()
+
+    @staticmethod
+    def _prefer_float_on_tflite_runtime(model: Model) -> Model:
+        """tflite-runtime's int8 kernels are ~10x slower than its float ones (measured): when
+        we fell back to it, run the float sibling if the manifest lists it."""
+        sibling = model.path.with_name(model.path.name.replace("_int8.", "_float."))
+        if model.runtime != "tflite_runtime" or sibling == model.path \
+                or sibling.name not in model.manifest.get("files", {}):
+            return model
+        try:
+            other = Model(sibling, model.manifest, model.num_threads, runtime="tflite_runtime")
+        except Exception as exc:  # keep the int8 model: slower but verified and working
+            logger.warning("float sibling %s unusable (%s); keeping int8", sibling.name, exc)
+            return model
+        logger.warning("tflite_runtime: using %s instead of %s (its int8 path is slow)",
+                       sibling.name, model.path.name)
+        return other
+
+    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+        canvas, lb = letterbox(image, self.in_w, self.in_h)
+        spec = self.model.input_spec
+        if spec.quantized and spec.dtype == np.int8 and abs(spec.scale * 255 - 1) < 1e-3 \
+                and spec.zero_point == -128:
+            x = (canvas.astype(np.int16) - 128).astype(np.int8)  # exact: q = u8 - 128
+        else:
+            x = canvas.astype(np.float32) * np.float32(1 / 255)
+        return x[None, :, :, None], lb
+
+    def raw(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, Letterbox]:
+        x, lb = self.preprocess(image)
+        outs = self.model.run(x)
+        heat = next(o for o in outs if o.shape[-1] == 1)[0, :, :, 0]
+        reg = next(o for o in outs if o.shape[-1] == REG_CHANNELS)[0]
+        return heat, reg, lb
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Plates in one frame, best first, in that frame's pixel coordinates."""
+        heat, reg, lb = self.raw(image)
+        boxes, scores, corners = decode(heat, reg, self.threshold)
+        keep = nms(boxes, scores, self.nms_iou)
+        h, w = image.shape[:2]
+        out = []
+        for i in keep:
+            box = lb.to_frame(boxes[i])
+            x0, y0 = max(0.0, float(box[0])), max(0.0, float(box[1]))
+            x1 = min(float(w), float(box[0] + box[2]))
+            y1 = min(float(h), float(box[1] + box[3]))
+            if x1 <= x0 or y1 <= y0:
+                continue
+            pts = order_corners(lb.to_frame(corners[i]))
+            out.append(Detection((x0, y0, x1 - x0, y1 - y0), float(scores[i]), pts))
+        return out

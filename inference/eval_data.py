@@ -1,0 +1,152 @@
+"""Labelled image folders for evaluation and training, and IoU matching of detections.
+
+Two layouts are read:
+- OpenALPR benchmark: image files each with a sibling `.txt` (same stem), one line per plate
+  `filename x y w h PLATE`, tab- or space-separated;
+- scenes: `labels.jsonl` beside `images/`, one JSON object per image
+  `{"image", "source", "plates": [{"box": [x, y, w, h], "text", "corners"}]}`.
+The fixed train/validation split of the scenes layout lives here (`scene_split`) so that the
+trainer and `alpr eval` can never disagree about it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+# Dash-cam videos held out whole (never split frame by frame: neighbours are near-duplicates).
+VAL_VIDEOS = ("rl_dayride_type1_002", "rl_dayride_type1_003")
+_VIDEO = re.compile(r"^(rl_.+?)_t\d+\.\w+$")
+
+
+class DatasetError(ValueError):
+    """A labelled folder is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Plate:
+    box: tuple[float, float, float, float]  # x, y, w, h in image pixels
+    text: str | None = None
+    corners: np.ndarray | None = None  # (4, 2) TL, TR, BR, BL, or None when unlabelled
+
+
+@dataclass
+class LabelledImage:
+    path: Path
+    plates: list[Plate] = field(default_factory=list)
+    source: str = ""
+
+
+def scene_split(image: str, source: str) -> str:
+    """"train" or "val" for one scenes image: whole videos for the dash-cam frames, the source's
+    own val list for open-lpr, a fixed hash of the file name (1 in 5) for the rest."""
+    m = _VIDEO.match(image)
+    if m:
+        return "val" if m.group(1) in VAL_VIDEOS else "train"
+    if image.startswith("openlpr_"):
+        return "val" if image.startswith("openlpr_val_") else "train"
+    digest = hashlib.sha256(image.encode()).digest()
+    return "val" if digest[0] % 5 == 0 else "train"
+
+
+def _plate_from_json(p: dict, where: str) -> Plate:
+    try:
+        x, y, w, h = (float(v) for v in p["box"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DatasetError(f"{where}: bad plate box {p!r}") from exc
+    corners = p.get("corners")
+    if corners is not None:
+        corners = np.asarray(corners, np.float32).reshape(4, 2)
+    return Plate((x, y, w, h), p.get("text"), corners)
+
+
+def load_scenes(root: Path, split: str = "val") -> list[LabelledImage]:
+    """Images of a scenes folder in the given split ("train", "val" or "all")."""
+    labels = root / "labels.jsonl"
+    out = []
+    for n, line in enumerate(labels.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            name, source = rec["image"], rec.get("source", "")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DatasetError(f"{labels}:{n}: not a label record: {exc}") from exc
+        if split != "all" and scene_split(name, source) != split:
+            continue
+        plates = [_plate_from_json(p, f"{labels}:{n}") for p in rec.get("plates", [])]
+        out.append(LabelledImage(root / "images" / name, plates, source))
+    return out
+
+
+def parse_openalpr_line(line: str, where: str) -> Plate:
+    parts = line.split()
+    if len(parts) < 5:
+        raise DatasetError(f"{where}: expected 'filename x y w h PLATE', got {line!r}")
+    try:
+        x, y, w, h = (float(v) for v in parts[1:5])
+    except ValueError as exc:
+        raise DatasetError(f"{where}: box is not numeric in {line!r}") from exc
+    if w <= 0 or h <= 0:
+        raise DatasetError(f"{where}: box has no area in {line!r}")
+    text = "".join(parts[5:]).upper() or None
+    return Plate((x, y, w, h), text)
+
+
+def load_openalpr(root: Path) -> list[LabelledImage]:
+    """Images with a sibling .txt; images without one are skipped (and logged)."""
+    out, skipped = [], 0
+    for img in sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+        txt = img.with_suffix(".txt")
+        if not txt.exists():
+            skipped += 1
+            continue
+        lines = [ln for ln in txt.read_text(errors="replace").splitlines() if ln.strip()]
+        plates = [parse_openalpr_line(ln, f"{txt}:{i}") for i, ln in enumerate(lines, 1)]
+        out.append(LabelledImage(img, plates, "openalpr"))
+    if skipped:
+        logger.warning("%d images in %s have no .txt label and were skipped", skipped, root)
+    return out
+
+
+def load_dataset(root: str | Path, split: str = "val") -> list[LabelledImage]:
+    """Detect the layout of `root` and load it (the split applies to the scenes layout only)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root} is not a folder")
+    if (root / "labels.jsonl").exists() and (root / "images").is_dir():
+        items = load_scenes(root, split)
+    else:
+        items = load_openalpr(root)
+    if not items:
+        raise DatasetError(f"{root}: no labelled images found (expected OpenALPR .txt files "
+                           "beside the images, or labels.jsonl beside images/)")
+    return items
+
+
+def match(pred: np.ndarray, gt: np.ndarray, iou_threshold: float = 0.3) -> tuple[np.ndarray, int]:
+    """Greedy one-to-one matching by IoU. Returns (index of the matched prediction for each
+    ground-truth box or -1, number of unmatched predictions = false positives)."""
+    from inference.detector import iou_xywh
+
+    pred = np.asarray(pred, np.float32).reshape(-1, 4)
+    gt = np.asarray(gt, np.float32).reshape(-1, 4)
+    assigned = np.full(len(gt), -1, np.int64)
+    if len(pred) and len(gt):
+        ious = iou_xywh(gt, pred)
+        for flat in np.argsort(-ious, axis=None, kind="stable"):
+            g, p = divmod(int(flat), len(pred))
+            if ious[g, p] < iou_threshold:
+                break
+            if assigned[g] < 0 and p not in assigned:
+                assigned[g] = p
+    return assigned, int(len(pred) - np.count_nonzero(assigned >= 0))

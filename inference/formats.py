@@ -1,0 +1,221 @@
+"""Plate formats per region, and format-aware ranking of OCR candidates.
+
+A pattern is a string over `L` (letter), `D` (digit) and `A` (either), one symbol per
+character of the plate text (separators are not part of the text). Patterns rank candidates;
+they never remove the raw readings, which hotlist matching still needs (vanity plates match no
+pattern and must survive).
+
+Confusion-aware substitution: when a pattern asks for a digit where the model read a letter
+that is easily mistaken for one (O for 0, S for 5 ...), the substitute is taken from the
+model's own probabilities for that slot, restricted to the confusion group. Nothing is ever
+substituted where no pattern asks for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference.types import Candidate
+
+logger = logging.getLogger(__name__)
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+DIGITS = frozenset("0123456789")
+
+# Groups of characters an OCR confuses; a substitution stays inside one group.
+CONFUSION_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset("0ODQ"),
+    frozenset("1IL7T"),
+    frozenset("2Z"),
+    frozenset("5S"),
+    frozenset("8B"),
+    frozenset("6G"),
+    frozenset("4A"),
+    frozenset("UV"),
+)
+
+# Region code -> patterns, most common first. US: California first, then other states' current
+# and older serial formats. EU: national formats without separators.
+US_PATTERNS: dict[str, tuple[str, ...]] = {
+    "US-CA": ("DLLLDDD", "DDDLLL", "LLLDDD", "DLLLDD"),
+    "US-NY": ("LLLDDDD", "LLLDDD"),
+    "US-TX": ("LLLDDDD", "LLDLDDD", "DDDLLL"),
+    "US-FL": ("LLLLDD", "LLLDLL", "DDDLLL", "LLLDDD"),
+    "US-IL": ("LLDDDDD", "LDDDDDD", "LLLDDD"),
+    "US-NJ": ("LDDLLL", "LLLDDL", "LLLDDD"),
+    "US-MD": ("DLLDDDD", "DLLDDD", "LLLDDD"),
+    "US-MA": ("DLLLDD", "DDDLLL", "DLLDDD"),
+    "US-NV": ("DDDLDDD", "DDLDDD", "DDDLLL"),
+    "US-NH": ("DDDDDDD", "DDDDDD"),
+    "US-CT": ("LLDDDDD", "DDDLLL", "LLDDDDD"),
+    "US-ID": ("DLDDDDD", "DLLDDDD"),
+    "US-DC": ("LLDDDD",),
+    "US-IN": ("DDDLLL", "DDDLL"),
+    "US-MI": ("LLLDDDD", "DLLLDD"),
+    "US-WA": ("LLLDDDD", "DDDLLL"),
+    "US-GEN": ("LLLDDDD", "LLLDDD", "DDDLLL", "LLDDDD", "DDDDLL", "LLLLDDD", "DLLDDD"),
+}
+EU_PATTERNS: dict[str, tuple[str, ...]] = {
+    "EU-DE": ("LLDDDD", "LLLDDDD", "LLDDD", "LLLDDD", "LLLLDDD", "LLLLDDDD", "LDDDD", "LLDD"),
+    "EU-FR": ("LLDDDLL",),
+    "EU-IT": ("LLDDDLL",),
+    "EU-ES": ("DDDDLLL",),
+    "EU-NL": ("LLDDDL", "DDLLLD", "DLLLDD", "LDDDLL", "LLLDDL", "DLLDDD"),
+    "EU-PL": ("LLDDDDD", "LLLDDDD", "LLLDDLL"),
+    "EU-RO": ("LDDLLL", "LDDDLLL", "LLDDLLL"),
+    "EU-UK": ("LLDDLLL",),
+    "EU-BE": ("DLLLDDD",),
+    "EU-PT": ("LLDDLL", "DDLLDD"),
+    "EU-AT": ("LDDDDL", "LLDDDL", "LDDDLL"),
+    "EU-CZ": ("DLDDDDD", "DLLDDDD"),
+    "EU-SE": ("LLLDDD", "LLLDDL"),
+}
+OTHER_PATTERNS: dict[str, tuple[str, ...]] = {
+    "BR": ("LLLDDDD", "LLLDLDD"),  # old grey plates and Mercosul
+}
+REGION_FAMILIES = ("us", "eu", "auto")
+
+
+def patterns_for(region: str) -> dict[str, tuple[str, ...]]:
+    """Patterns for `region` ("us", "eu", "auto" = all, or one code such as "US-CA")."""
+    if region == "us":
+        return US_PATTERNS
+    if region == "eu":
+        return EU_PATTERNS
+    if region == "auto":
+        return {**US_PATTERNS, **EU_PATTERNS, **OTHER_PATTERNS}
+    for table in (US_PATTERNS, EU_PATTERNS, OTHER_PATTERNS):
+        if region in table:
+            return {region: table[region]}
+    raise ValueError(f"unknown plate region {region!r}; use us, eu, auto or a code like US-CA")
+
+
+def normalise(text: str) -> str:
+    """Uppercase A-Z0-9 only: the form every comparison and every Read uses."""
+    return re.sub(r"[^A-Za-z0-9]", "", text).upper()
+
+
+def matches(text: str, pattern: str) -> bool:
+    if len(text) != len(pattern):
+        return False
+    for ch, p in zip(text, pattern, strict=True):
+        if (p == "L" and ch not in LETTERS) or (p == "D" and ch not in DIGITS):
+            return False
+    return True
+
+
+def matching_region(text: str, region: str = "auto") -> str | None:
+    """The first region code whose patterns accept `text` (None: no pattern, e.g. vanity)."""
+    for code, pats in patterns_for(region).items():
+        if any(matches(text, p) for p in pats):
+            return code
+    return None
+
+
+def _confusable(ch: str) -> frozenset[str]:
+    out: set[str] = set()
+    for group in CONFUSION_GROUPS:
+        if ch in group:
+            out |= group
+    return frozenset(out)
+
+
+def _allowed(symbol: str) -> frozenset[str]:
+    return LETTERS if symbol == "L" else DIGITS if symbol == "D" else LETTERS | DIGITS
+
+
+def coerce(text: str, pattern: str, probs: np.ndarray | None = None) -> tuple[str, float] | None:
+    """Fit `text` to `pattern` by confusion substitutions only; returns (text, log-prob cost).
+
+    `probs` (slots x len(ALPHABET)) picks the likeliest substitute inside the confusion group;
+    without it the first group member in ALPHABET order is used. None if the pattern cannot be
+    reached (a character outside any useful group, or a different length).
+    """
+    if len(text) != len(pattern):
+        return None
+    out, cost = [], 0.0
+    for i, (ch, sym) in enumerate(zip(text, pattern, strict=True)):
+        allowed = _allowed(sym)
+        if ch in allowed:
+            out.append(ch)
+            continue
+        options = sorted(_confusable(ch) & allowed)
+        if not options:
+            return None
+        if probs is not None and i < len(probs):
+            best = max(options, key=lambda c: probs[i][ALPHABET.index(c)])
+            p_new = float(probs[i][ALPHABET.index(best)])
+            p_old = float(probs[i][ALPHABET.index(ch)])
+            cost += math.log(max(p_old, 1e-9)) - math.log(max(p_new, 1e-9))
+        else:
+            best = options[0]
+            cost += 2.0
+        out.append(best)
+    return "".join(out), cost
+
+
+@dataclass(frozen=True)
+class Scored:
+    text: str
+    logp: float  # model log-probability of the string
+    region: str | None
+
+
+# A matching pattern is worth this much log-probability: a reading that needs a confusion
+# substitution to fit a pattern beats the raw reading only when the model was unsure.
+PATTERN_BONUS = math.log(4.0)
+
+
+def rank(
+    raw: Sequence[tuple[str, float]],
+    region: str = "us",
+    probs: np.ndarray | None = None,
+    top_n: int = 5,
+) -> list[Candidate]:
+    """Rank raw (text, probability) readings with the region's patterns.
+
+    Every raw reading is kept; pattern-coerced variants are added. Order is by model
+    log-probability plus PATTERN_BONUS for a pattern match; each Candidate's confidence is the
+    model's probability of that exact string.
+    """
+    table = patterns_for(region)
+    scored: dict[str, tuple[float, Scored]] = {}
+
+    def add(text: str, logp: float, code: str | None) -> None:
+        key = logp + (PATTERN_BONUS if code else 0.0)
+        if text not in scored or key > scored[text][0]:
+            scored[text] = (key, Scored(text, logp, code))
+
+    for text, p in raw:
+        text = normalise(text)
+        if not text:
+            continue
+        logp = math.log(max(p, 1e-12))
+        add(text, logp, matching_region(text, region))
+        for code, pats in table.items():
+            for pat in pats:
+                fixed = coerce(text, pat, probs)
+                if fixed and fixed[0] != text:
+                    add(fixed[0], logp - fixed[1], code)
+    ordered = sorted(scored.values(), key=lambda kv: -kv[0])[:top_n]
+    return [Candidate(s.text, float(min(1.0, math.exp(s.logp))), s.region) for _, s in ordered]
+
+
+def random_text(rng: np.random.Generator, region_code: str) -> str:
+    """A random plate string fitting one of `region_code`'s patterns (used by the renderer)."""
+    pats = patterns_for(region_code)[region_code]
+    pat = pats[int(rng.integers(len(pats)))] if rng.random() < 0.5 else pats[0]
+    out = []
+    for sym in pat:
+        pool = "ABCDEFGHJKLMNPRSTUVWXYZ" if sym == "L" else "0123456789" if sym == "D" else ALPHABET
+        if sym == "L" and rng.random() < 0.08:
+            pool = "IOQ"  # rarely used in serials, but must be readable
+        out.append(pool[int(rng.integers(len(pool)))])
+    return "".join(out)

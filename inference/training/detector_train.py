@@ -1,0 +1,181 @@
+"""Train the plate detector, export float + int8 `.tflite`, validate, write the manifest.
+
+Called by `alpr train detector`. Deterministic for a given configuration: numpy and TensorFlow
+seeds are fixed, TensorFlow runs single-threaded, and samples are drawn from one seeded rng.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+VERSION = "1.0.0"
+
+
+@dataclass
+class TrainConfig:
+    data: Path = Path("../shared/data")
+    out: Path = Path("inference/models")
+    steps: int = 4500
+    batch: int = 24
+    patch: int = 256
+    input_w: int = 640
+    input_h: int = 384
+    lr: float = 2e-3
+    seed: int = 1234
+    width_mult: float = 1.0
+    scene_limit: int | None = None  # smoke runs load only a few images
+    crop_limit: int | None = None
+    calib_images: int = 64
+    val_limit: int | None = None
+    log_every: int = 50
+    checkpoint_every: int = 500
+
+
+def _setup_tf(seed: int):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.keras.utils.set_random_seed(seed)
+    return tf
+
+
+def _batch(sampler, rng, n: int, patch: int):
+    from inference.training.scenes import targets
+
+    xs = np.empty((n, patch, patch, 1), np.float32)
+    maps: dict[str, list] = {}
+    for i in range(n):
+        img, quads, exact = sampler.sample(rng)
+        xs[i, :, :, 0] = img * np.float32(1 / 255)
+        for k, v in targets(quads, exact, patch).items():
+            maps.setdefault(k, []).append(v)
+    return xs, {k: np.stack(v) for k, v in maps.items()}
+
+
+def _train_step_fn(tf, model, optimizer):
+    from inference.training.detector_model import focal_loss, reg_loss
+
+    @tf.function
+    def step(x, heat, heat_w, reg, reg_w, corner_w):
+        with tf.GradientTape() as tape:
+            heat_p, reg_p = model(x, training=True)
+            lh = focal_loss(heat, heat_p, heat_w)
+            lb, lc = reg_loss(reg, reg_p, reg_w, corner_w)
+            loss = lh + lb + 2.0 * lc
+        grads = tape.gradient(loss, model.trainable_variables)
+        grads, _ = tf.clip_by_global_norm(grads, 10.0)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss, lh, lb, lc
+
+    return step
+
+
+def build_sampler(cfg: TrainConfig, renderer=None):
+    from inference.training.scenes import PatchSampler, load_crops, load_scene_bank
+
+    scenes = load_scene_bank(cfg.data / "scenes", "train", cfg.scene_limit)
+    crops = load_crops(cfg.data / "crops", cfg.crop_limit) if (cfg.data / "crops").exists() else []
+    logger.info("training data: %d scenes, %d crops, renderer %s", len(scenes), len(crops),
+                renderer is not None)
+    return PatchSampler(scenes, crops, cfg.patch, renderer=renderer), len(scenes), len(crops)
+
+
+def fit(cfg: TrainConfig, sampler, tf):
+    import keras
+
+    from inference.training.detector_model import build_model
+
+    model = build_model(width_mult=cfg.width_mult)
+    sched = keras.optimizers.schedules.CosineDecay(cfg.lr, cfg.steps, alpha=0.02,
+                                                   warmup_target=None)
+    optimizer = keras.optimizers.Adam(sched)
+    step = _train_step_fn(tf, model, optimizer)
+    rng = np.random.default_rng(cfg.seed)
+    t0, hist = time.monotonic(), []
+    ckpt = cfg.out / "detector_train.weights.h5"
+    for i in range(1, cfg.steps + 1):
+        x, m = _batch(sampler, rng, cfg.batch, cfg.patch)
+        losses = step(x, m["heat"], m["heat_w"], m["reg"], m["reg_w"], m["corner_w"])
+        hist.append([float(v) for v in losses])
+        if i % cfg.log_every == 0 or i == cfg.steps:
+            mean = np.mean(hist[-cfg.log_every:], axis=0)
+            logger.info("step %d/%d loss %.3f (heat %.3f box %.3f corners %.3f) %.1f s",
+                        i, cfg.steps, *mean, time.monotonic() - t0)
+        if cfg.checkpoint_every and i % cfg.checkpoint_every == 0:
+            model.save_weights(ckpt)
+    return model, {"steps": cfg.steps, "train_s": round(time.monotonic() - t0, 1),
+                   "final_loss": float(np.mean(hist[-cfg.log_every:], axis=0)[0])}
+
+
+def export(cfg: TrainConfig, model, tf) -> dict[str, Path]:
+    """Fixed-shape copy of the trained net (batch 1, input_h x input_w) -> float + int8 files."""
+    import cv2
+
+    from inference.detector import letterbox
+    from inference.eval_data import load_scenes
+    from inference.training.detector_model import build_model
+    from inference.training.export import export_tflite
+
+    fixed = build_model(cfg.input_h, cfg.input_w, cfg.width_mult, batch_size=1)
+    fixed.set_weights(model.get_weights())
+    calib = []
+    items = load_scenes(cfg.data / "scenes", "train")
+    rng = np.random.default_rng(cfg.seed + 1)
+    for idx in rng.permutation(len(items))[:cfg.calib_images]:
+        img = cv2.imread(str(items[idx].path))
+        if img is not None:
+            calib.append(letterbox(img, cfg.input_w, cfg.input_h)[0][None, :, :, None]
+                         .astype(np.float32) / 255)
+    return export_tflite(fixed, calib, cfg.out, "detector")
+
+
+def validate(cfg: TrainConfig, paths: dict[str, Path], manifest: dict) -> dict:
+    """Recall at IoU 0.3 and false positives per image on the validation split, per variant."""
+    from inference.detector import Detector
+    from inference.eval_cli import evaluate
+    from inference.eval_data import load_scenes
+
+    items = load_scenes(cfg.data / "scenes", "val")[:cfg.val_limit]
+    metrics = {}
+    for kind, path in paths.items():
+        det = Detector(path, manifest, num_threads=1)
+        summary = evaluate(items, det)
+        metrics[kind] = {k: summary[k] for k in ("images", "plates", "detected", "recall",
+                                                 "fp_per_image", "ms_median", "ms_p95")}
+        logger.info("validation %s: %s", kind, metrics[kind])
+    return metrics
+
+
+def train(cfg: TrainConfig, renderer=None) -> dict:
+    from inference.training.export import write_manifest
+
+    tf = _setup_tf(cfg.seed)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    sampler, n_scenes, n_crops = build_sampler(cfg, renderer)
+    model, train_info = fit(cfg, sampler, tf)
+    paths = export(cfg, model, tf)
+    extra = {"architecture": "centre-heatmap FCN, depthwise-separable backbone + FPN to stride 4, "
+                             "grayscale letterboxed input",
+             "stride": 4, "default_threshold": 0.4,
+             "training": {**{k: str(v) if isinstance(v, Path) else v
+                             for k, v in asdict(cfg).items()}, **train_info},
+             "data": {"scenes_train_images": n_scenes, "us_crops": n_crops,
+                      "synthetic_renderer": renderer is not None,
+                      "split": "inference.eval_data.scene_split (val: RobertLucian videos "
+                               "dayride_type1_002/003, open-lpr val list, 1 in 5 br by hash)"}}
+    manifest_path = cfg.out / "detector.manifest.json"
+    manifest = write_manifest(manifest_path, "detector", VERSION, paths, **extra)
+    manifest["validation"] = validate(cfg, paths, manifest)
+    manifest = write_manifest(manifest_path, "detector", VERSION, paths,
+                              **extra, validation=manifest["validation"])
+    return manifest

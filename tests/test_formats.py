@@ -1,0 +1,100 @@
+"""Plate formats: normalisation, pattern matching, confusion-aware ranking."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from inference import formats
+from inference.formats import ALPHABET, coerce, matches, matching_region, normalise, rank
+
+
+def slot_probs(text, sure=0.9, alt=None):
+    """Slot probabilities that read `text`; alt = {slot: (char, p)} adds a runner-up."""
+    p = np.full((10, len(ALPHABET) + 1), 1e-4, np.float32)
+    for i in range(10):
+        if i < len(text):
+            p[i, ALPHABET.index(text[i])] = sure
+        else:
+            p[i, -1] = 0.99
+    for i, (ch, q) in (alt or {}).items():
+        p[i, ALPHABET.index(ch)] = q
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def test_normalise():
+    assert normalise(" 7abc-123 ") == "7ABC123"
+    assert normalise("ü·ß") == ""
+
+
+def test_matches_and_region():
+    assert matches("7ABC123", "DLLLDDD")
+    assert not matches("7ABC12", "DLLLDDD")
+    assert matching_region("7ABC123", "us") == "US-CA"
+    assert matching_region("AB123CD", "eu") in ("EU-FR", "EU-IT")
+    assert matching_region("NUYAWRK", "us") is None  # vanity: no pattern
+
+
+def test_unknown_region_is_an_error():
+    with pytest.raises(ValueError, match="unknown plate region"):
+        formats.patterns_for("mars")
+
+
+def test_coerce_only_inside_confusion_groups():
+    assert coerce("7ABCI23", "DLLLDDD") == ("7ABC123", 2.0)
+    assert coerce("7ABCX23", "DLLLDDD") is None  # X is confusable with no digit
+    assert coerce("7AB", "DLLLDDD") is None
+
+
+def test_ca_digit_read_as_letter_is_fixed_by_pattern():
+    # The model read 7ABCO23 but slot 4 also gave '0' a fair chance.
+    p = slot_probs("7ABCO23", alt={4: ("0", 0.3)})
+    cands = rank([("7ABCO23", 0.5)], "us", p)
+    assert cands[0].text == "7ABC023"
+    assert cands[0].region == "US-CA"
+    assert "7ABCO23" in [c.text for c in cands]  # the raw reading is kept for hotlists
+
+
+def test_confident_vanity_plate_is_not_rewritten():
+    # A clear reading that fits no pattern: substitutions must not win against it.
+    p = slot_probs("NUYAWRK", sure=0.99)
+    cands = rank([("NUYAWRK", 0.93)], "us", p)
+    assert cands[0].text == "NUYAWRK"
+    assert cands[0].region is None
+
+
+def test_no_substitution_where_no_pattern_asks():
+    cands = rank([("ZZZZZZZZZ", 0.9)], "us", slot_probs("ZZZZZZZZZ"))
+    assert [c.text for c in cands] == ["ZZZZZZZZZ"]
+
+
+def test_eu_ranking_uses_eu_patterns():
+    p = slot_probs("AB123CO", alt={6: ("D", 0.3)})
+    cands = rank([("AB123CO", 0.5)], "eu", p)
+    assert cands[0].text == "AB123CO"  # O is a letter slot in FR/IT: already fits
+    p = slot_probs("A8123CD", alt={1: ("B", 0.3)})
+    assert rank([("A8123CD", 0.5)], "eu", p)[0].text == "AB123CD"
+
+
+def test_top_n_and_confidence_bounds():
+    raw = [("7ABC123", 0.6), ("7ABC12", 0.2), ("1ABC123", 0.1), ("7A8C123", 0.05)]
+    cands = rank(raw, "auto", None, top_n=3)
+    assert len(cands) == 3
+    assert all(0 <= c.confidence <= 1 for c in cands)
+
+
+@given(st.text(alphabet=ALPHABET, min_size=1, max_size=10), st.sampled_from(["us", "eu", "auto"]))
+def test_rank_keeps_raw_and_emits_clean_text(text, region):
+    cands = rank([(text, 0.7)], region, None, top_n=50)
+    texts = [c.text for c in cands]
+    assert text in texts
+    assert all(t == normalise(t) and len(t) == len(text) for t in texts)
+    for c in cands:  # every substitution stays inside a confusion group
+        for a, b in zip(text, c.text, strict=True):
+            assert a == b or any(a in g and b in g for g in formats.CONFUSION_GROUPS)
+
+
+@given(st.sampled_from(sorted(formats.patterns_for("auto"))), st.integers(0, 2**32 - 1))
+def test_random_text_fits_its_region(code, seed):
+    text = formats.random_text(np.random.default_rng(seed), code)
+    assert any(matches(text, p) for p in formats.patterns_for(code)[code])
