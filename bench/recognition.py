@@ -52,7 +52,7 @@ def stream(n: int, rng: np.random.Generator) -> list[np.ndarray]:
     frames = []
     for i in range(n):
         f = bg.copy()
-        x, y = 200 + 20 * i, 420
+        x, y = 200 + 12 * i, 420
         h, w = plate.shape[:2]
         f[y:y + h, x:x + w] = plate
         frames.append(f)

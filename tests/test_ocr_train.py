@@ -1,0 +1,47 @@
+"""`alpr train ocr --smoke`: trains, exports float + int8 and a manifest the runtime accepts."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from appliance.cli import main
+from inference.ocr import PlateReader
+from inference.training.ocr_data import encode, is_validation
+
+
+@pytest.mark.slow
+def test_smoke_training_exports_loadable_models(tmp_path):
+    assert main(["train", "ocr", "--smoke", "--out", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "ocr.manifest.json").read_text())
+    assert manifest["family"] == "ocr"
+    assert manifest["alphabet"] == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for name in ("ocr_int8.tflite", "ocr_float.tflite"):
+        entry = manifest["files"][name]
+        assert entry["sha256"] == hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+    assert manifest["metrics"]["int8"]["synthetic"]["n"] > 0
+    for name in ("ocr_int8.tflite", "ocr_float.tflite"):
+        reader = PlateReader(tmp_path / name, manifest=tmp_path / "ocr.manifest.json")
+        res = reader.read(np.full((48, 144), 128, np.uint8))
+        assert res.probs.shape == (10, 37)
+        np.testing.assert_allclose(res.probs.sum(axis=1), 1.0, atol=0.05)
+
+
+def test_bad_arguments_fail_clearly(tmp_path):
+    with pytest.raises(SystemExit, match="not found"):
+        main(["train", "ocr", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="positive"):
+        main(["train", "ocr", "--smoke", "--steps", "0", "--out", str(tmp_path)])
+
+
+def test_label_encoding_and_split_rule():
+    assert list(encode("7abc-123")[:8]) == [7, 10, 11, 12, 1, 2, 3, 36]
+    with pytest.raises(ValueError):
+        encode("ABCDEFGHIJK")
+    with pytest.raises(ValueError):
+        encode("--")
+    names = [f"img{i}.jpg" for i in range(2000)]
+    share = sum(map(is_validation, names)) / len(names)
+    assert 0.15 < share < 0.25
+    assert is_validation("x/ak1165.jpg") == is_validation("ak1165.jpg")
