@@ -32,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="stop after N captured frames (also ends a safe-mode run at once)")
     p.add_argument("--data-dir", metavar="DIR", help="override unit.data_dir")
     p.add_argument("--no-console", action="store_true", help="do not serve the local console")
+    p.add_argument("--console-port", type=int, metavar="PORT",
+                   help="override console.port (HTTPS)")
 
 
 def effective_config(args: argparse.Namespace) -> tuple[AlprConfig, str | None]:
@@ -44,6 +46,9 @@ def effective_config(args: argparse.Namespace) -> tuple[AlprConfig, str | None]:
     camera = {k: v for k, v in (("source", args.source), ("device", args.device)) if v is not None}
     if camera:
         config = config.model_copy(update={"camera": config.camera.model_copy(update=camera)})
+    if args.data_dir:  # the uplink, console and zeroize read unit.data_dir
+        config = config.model_copy(update={"unit": config.unit.model_copy(
+            update={"data_dir": str(Path(args.data_dir).resolve())})})
     if args.no_console:
         config = config.model_copy(update={"console": config.console.model_copy(
             update={"enabled": False})})
@@ -80,6 +85,8 @@ def summarize(unit: Unit, elapsed_s: float) -> dict:
     }
     inner = getattr(unit.source, "source", unit.source)
     truth = inner.ground_truth() if hasattr(inner, "ground_truth") else None
+    if hasattr(unit.sink, "count"):
+        out["reads_stored"] = unit.sink.count
     plates = unit.sink.plates() if hasattr(unit.sink, "plates") else None
     if truth is not None:  # synthetic scene: compare reads with the plates that were shown
         texts = [t["text"] for t in truth]
@@ -91,12 +98,19 @@ def summarize(unit: Unit, elapsed_s: float) -> dict:
 
 
 def run_command(args: argparse.Namespace, parts: UnitParts | None = None) -> int:
-    from appliance.unit import Unit
+    from appliance.services import compose
+    from appliance.unit import Unit, UnitParts
 
     config, reason = effective_config(args)
-    data_dir = Path(args.data_dir or config.unit.data_dir)
-    reason = reason or prepare_data_dir(data_dir)
+    data_dir = Path(config.unit.data_dir)
+    dir_problem = prepare_data_dir(data_dir)
+    reason = reason or dir_problem
     stop = threading.Event()
+    parts = parts or UnitParts()
+    if dir_problem is None:  # in safe mode too: the console needs the store
+        composed = compose(config, data_dir, parts, console_port=args.console_port,
+                           request_stop=stop.set)
+        reason = reason or composed
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGTERM, signal.SIGINT)}
     unit = Unit(config, data_dir=data_dir, safe_reason=reason, parts=parts,

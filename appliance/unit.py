@@ -94,6 +94,7 @@ class Unit:
         self.led_status: str | None = None
         self._stopped = False
         self._lock = threading.Lock()
+        self.stop_requested = threading.Event()  # set by a part (e.g. keys zeroized on tamper)
 
     @property
     def safe_mode(self) -> bool:
@@ -177,6 +178,8 @@ class Unit:
         """Block until `stop` is set or capture ends by itself; keeps the status LED current."""
         while not stop.wait(poll_s):
             self.update_led()
+            if self.stop_requested.is_set():
+                return
             if self.loop is not None and self.loop.finished.is_set():
                 return
             if self.loop is None and self.max_frames is not None:
@@ -253,4 +256,18 @@ class Unit:
                          "withheld": self.watchdog.missed if self.watchdog else 0},
             "recognizer": type(self.recognizer).__name__ if self.recognizer else None,
             "sink": type(self.sink).__name__,
+            **self._service_health(),
         }
+
+    def _service_health(self) -> dict:
+        """Each named service's own health (store stats, uplink link state) under its name."""
+        out = {}
+        for service in self.parts.services:
+            name, fn = getattr(service, "name", None), getattr(service, "health", None)
+            if name is None or not callable(fn) or self._stopped:
+                continue
+            try:
+                out[name] = fn()
+            except Exception as exc:
+                out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        return out

@@ -19,8 +19,9 @@ logger = logging.getLogger(__name__)
 
 class ConsoleService:
     def __init__(self, config, *, store, accounts, hotlist_status=None, evidence_signer=None,
-                 port: int | None = None):
+                 port: int | None = None, mounts=()):
         self.config, self.store, self.accounts = config, store, accounts
+        self.mounts = list(mounts)  # callables(app) adding routes (the uplink's pull endpoint)
         self.hotlist_status = hotlist_status or (lambda: {"status": "no hotlist service"})
         self.evidence_signer, self.port = evidence_signer, port
         self._thread: ConsoleThread | None = None
@@ -39,6 +40,8 @@ class ConsoleService:
                          health_provider=unit.health, snapshot_provider=live,
                          hotlist_status=self.hotlist_status, camera_control=camera,
                          evidence_signer=self.evidence_signer)
+        for mount in self.mounts:
+            mount(app)
         self._thread = ConsoleThread(app, self.config, port=self.port)
         self._thread.start()
 
