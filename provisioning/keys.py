@@ -183,16 +183,20 @@ def generate_kek(data_dir: str | os.PathLike) -> Path:
 
 def load_kek(data_dir: str | os.PathLike, spec: str | None = None) -> bytes:
     """The store KEK: ``credential:NAME`` if ``spec`` says so, else the ``alpr-kek`` credential
-    when systemd passed one, else the file ``spec`` (config storage.kek_file) or keys/kek.bin."""
-    if spec and spec.startswith("credential:"):
-        path = resolve_spec(data_dir, spec)
-    else:
-        default = resolve_spec(data_dir, spec) if spec else KeyPaths.of(data_dir).kek
-        path = _source(default, CRED_KEK)
-    data = read_private(path)
-    if len(data) != KEK_BYTES:
-        raise KeyFileError(f"{path}: KEK must be {KEK_BYTES} bytes, found {len(data)}")
-    return data
+    when systemd passed one, else the file ``spec`` (config storage.kek_file) or keys/kek.bin.
+
+    One loader for the whole project: storage.keys.resolve_kek (the store takes bytes and
+    cannot import provisioning); its errors are raised as provisioning's.
+    """
+    from storage import exc as store_exc
+    from storage import keys as store_keys
+
+    try:
+        return store_keys.resolve_kek(data_dir, spec or "keys/kek.bin")
+    except store_exc.InsecureKeyFileError as exc:
+        raise InsecureKeyFile(str(exc)) from None
+    except store_exc.KeyFileError as exc:
+        raise KeyFileError(str(exc)) from None
 
 
 # --- unit identity (Ed25519) ------------------------------------------------------------------

@@ -9,6 +9,10 @@ class KeyFileError(StoreError, PermissionError):
     """The key-encryption key is missing, has unsafe permissions or the wrong size."""
 
 
+class InsecureKeyFileError(KeyFileError):
+    """A key file group or others could read."""
+
+
 class WrongKeyError(StoreError, ValueError):
     """The key-encryption key does not open this store (or a sealed record was tampered with)."""
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from storage.exc import KeyFileError, WrongKeyError
+from storage.exc import InsecureKeyFileError, KeyFileError, WrongKeyError
 
 logger = logging.getLogger(__name__)
 
@@ -29,22 +29,30 @@ CREDENTIAL_PREFIX = "credential:"
 
 
 def load_kek(path: str | os.PathLike) -> bytes:
-    """Read a KEK file, refusing one that group or others could read or that has the wrong size."""
+    """Read a KEK file, refusing one that group or others could read or that has the wrong size.
+
+    The only KEK loader of the project (provisioning.keys.load_kek delegates here). The mode is
+    checked on the open file, so the file checked is the file read.
+    """
     path = Path(path)
     try:
-        st = path.stat()
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise KeyFileError(f"{path}: key-encryption key is not a regular file")
+            if st.st_mode & 0o077:
+                raise InsecureKeyFileError(
+                    f"{path}: key-encryption key is accessible by group/others (mode "
+                    f"{stat.S_IMODE(st.st_mode):04o}); run `chmod 600 {path}`")
+            data = fh.read(KEK_BYTES + 1)
     except FileNotFoundError:
-        raise KeyFileError(f"{path}: key-encryption key not found (run `alpr provision`, or use "
-                           "the development path load_or_create_dev_kek)") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise KeyFileError(f"{path}: key-encryption key is not a regular file")
-    if st.st_mode & 0o077:
-        raise KeyFileError(f"{path}: key-encryption key is accessible by group/others "
-                           f"(mode {stat.S_IMODE(st.st_mode):04o}); run `chmod 600 {path}`")
-    data = path.read_bytes()
+        raise KeyFileError(f"{path}: key-encryption key not found (file missing; run `alpr "
+                           "provision init`, or the development path ensure_dev_keys)") from None
+    except IsADirectoryError:
+        raise KeyFileError(f"{path}: key-encryption key is not a regular file") from None
     if len(data) != KEK_BYTES:
         raise KeyFileError(f"{path}: key-encryption key must be {KEK_BYTES} bytes, "
-                           f"found {len(data)}")
+                           f"found {len(data) if len(data) <= KEK_BYTES else 'more'}")
     return data
 
 
