@@ -14,6 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit_e2e_main import NEEDS_MODELS, models_present
+
+needs_models = pytest.mark.skipif(not models_present(), reason=NEEDS_MODELS)
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -36,6 +40,7 @@ def fast_config(tmp_path, extra=""):
     return cfg
 
 
+@needs_models
 def test_run_synthetic_max_frames(tmp_path):
     res = alpr("run", "--config", str(fast_config(tmp_path)), "--source", "synthetic",
                "--max-frames", "300", "--data-dir", str(tmp_path / "data"))
@@ -46,6 +51,7 @@ def test_run_synthetic_max_frames(tmp_path):
     assert (tmp_path / "data").is_dir() and (tmp_path / "data").stat().st_mode & 0o077 == 0
 
 
+@needs_models
 @pytest.mark.slow
 def test_run_embedded_default_as_in_the_issue(tmp_path):
     # No --config: the embedded default (auto source -> synthetic here, 15 fps).
@@ -118,6 +124,7 @@ def start(cmd, tmp_path, listener, env_extra=None):
                             stderr=subprocess.PIPE, text=True)
 
 
+@needs_models
 def test_sigterm_shuts_down_cleanly(tmp_path):
     listener = NotifyListener(tmp_path)
     proc = start([sys.executable, "-m", "appliance", "run", "--config", str(fast_config(tmp_path)),

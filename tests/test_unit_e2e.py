@@ -20,23 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from appliance.config import AlprConfig
 from appliance.uplink.receiver.db import ReceiverDB
 from provisioning import keys
 from storage.store import Store
 from storage.types import AccessContext
-from tests.unit_e2e_main import first_plate
+from tests.unit_e2e_main import NEEDS_MODELS, first_plate, models_present
 from tests.uplink_helpers import receiver_server
 
 REPO = Path(__file__).resolve().parents[1]
-MODELS = REPO / "inference" / "models"
 AUDITOR = AccessContext(user="aud", organisation="Development Agency", role="auditor",
                         purpose="e2e test")
-
-
-def models_present() -> bool:
-    rec = AlprConfig().recognition
-    return all((MODELS / Path(m).name).exists() for m in (rec.detector_model, rec.ocr_model))
 
 
 def start(args: list[str], *, fake: bool = True, paced: bool = False) -> subprocess.Popen:
@@ -80,8 +73,7 @@ def test_bounded_run_stores_every_read_encrypted(tmp_path):
     assert_encrypted_at_rest(data, s["read_plates"])
 
 
-@pytest.mark.skipif(not models_present(), reason="detector/OCR models not in inference/models "
-                    "(the OCR model has not landed yet)")
+@pytest.mark.skipif(not models_present(), reason=NEEDS_MODELS)
 @pytest.mark.slow
 def test_real_pipeline_bounded_run(tmp_path):
     data = tmp_path / "data"
