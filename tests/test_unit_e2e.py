@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.config import AlprConfig
 from appliance.uplink.receiver.db import ReceiverDB
 from provisioning import keys
 from storage.store import Store
@@ -149,26 +150,57 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def technician_token(data: Path) -> str:
+    """A trained technician with a live session, straight in the unit's account store."""
+    import datetime as dt
+
+    from webadmin.policy import load_policy
+    from webadmin.server import open_accounts
+
+    keys.ensure_dev_keys(data)
+    cfg = AlprConfig.model_validate({"unit": {"data_dir": str(data)}})
+    accounts = open_accounts(cfg, keys.load_kek(data))
+    try:
+        accounts.create_user("tech1", "technician", cfg.unit.agency,
+                             password="correct horse battery staple 1", one_time_password=False)
+        accounts.acknowledge_policy("tech1", load_policy(cfg.unit).sha256)
+        today = dt.date.today()
+        accounts.add_training("tech1", "ALPR policy and use", today, today + dt.timedelta(days=30),
+                              recorded_by="test")
+        return accounts.create_session("tech1", "127.0.0.1")[0]
+    finally:
+        accounts.close()
+
+
+def get(url: str, ctx: ssl.SSLContext, token: str | None = None):
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(req, context=ctx, timeout=5) as resp:
+        return resp.status, resp.read()
+
+
 def test_safe_mode_still_serves_the_console(tmp_path):
-    bad = tmp_path / "bad.toml"
+    bad, data = tmp_path / "bad.toml", tmp_path / "data"
     bad.write_text("[camera]\nfps = -3\n")
+    token = technician_token(data)
     port = free_port()
-    proc = start(["--config", str(bad), "--data-dir", str(tmp_path / "data"),
-                  "--console-port", str(port)], fake=False)
+    proc = start(["--config", str(bad), "--data-dir", str(data), "--console-port", str(port)],
+                 fake=False)
     ctx = ssl.create_default_context()
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # the unit's self-signed cert
-    status, deadline = None, time.monotonic() + 60
+    status, health, deadline = None, None, time.monotonic() + 60
     try:
         while status is None and time.monotonic() < deadline and proc.poll() is None:
             try:
-                with urllib.request.urlopen(f"https://127.0.0.1:{port}/login", context=ctx,
-                                            timeout=5) as resp:
-                    status = resp.status
+                status, _ = get(f"https://127.0.0.1:{port}/login", ctx)
             except OSError:
                 time.sleep(0.3)
+        if status == 200:
+            health = json.loads(get(f"https://127.0.0.1:{port}/api/v1/status", ctx, token)[1])
     finally:
         proc.send_signal(signal.SIGTERM)
         rc, s, err = finish(proc, 60)
     assert status == 200, err
+    h = health["health"]
+    assert h["safe_mode"] is True and "camera.fps" in h["safe_reason"] and h["store"]["reads"] == 0
     assert rc == 0 and s["safe_mode"] is True and "camera.fps" in s["safe_reason"]
     assert "SAFE MODE" in err and "camera.fps" in err
