@@ -63,11 +63,13 @@ class StoreSink:
         self.store, self.on_read = store, on_read
         self.count = 0
         self.recent: deque[str] = deque(maxlen=keep)  # in memory only, for the run summary
+        self._lock = threading.Lock()  # the loop's workers deliver concurrently
 
     def handle(self, read: Any) -> None:
         self.store.add_read(read)  # raises → the loop keeps the read and retries
-        self.count += 1
-        self.recent.append(read.plate)
+        with self._lock:
+            self.count += 1
+            self.recent.append(read.plate)
         if self.on_read is not None:
             try:  # the read is stored: a hotlist failure must not make the loop store it twice
                 self.on_read(read)
@@ -75,7 +77,8 @@ class StoreSink:
                 logger.exception("hotlist check failed for read %s", read.read_id)
 
     def plates(self) -> list[str]:
-        return list(self.recent)
+        with self._lock:
+            return list(self.recent)
 
 
 class SecurityEvents:
