@@ -11,6 +11,7 @@ from hw_tests.cli import execute, main_for, run_tests
 from hw_tests.report import EXIT_FAIL, EXIT_PASS, EXIT_SKIPPED, Report
 from hw_tests.rig import Options, SimFaults, SimRig
 from inference.types import Candidate, Read
+from tests.unit_e2e_main import NEEDS_MODELS, models_present
 
 FAST = {"frames": 12, "warmup_frames": 1, "pipeline_frames": 240}
 
@@ -33,6 +34,7 @@ def checks(report: Report) -> dict:
     return {c.name: c for c in report.checks}
 
 
+@pytest.mark.skipif(not models_present(), reason=NEEDS_MODELS)  # the pipeline check runs them
 def test_all_simulated_exits_zero_and_writes_reports(tmp_path, capsys):
     assert main(["hwtest", "all", "--simulate", "--report-dir", str(tmp_path),
                  "--frames", "12", "--pipeline-frames", "150"]) == 0
