@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--smoke", action="store_true",
                         help="a few steps on a few tiny images: checks the pipeline end to end")
+    parser.add_argument("--export-only", action="store_true",
+                        help="export and validate the last checkpoint in --out (after an "
+                             "interrupted run) instead of training")
     parser.add_argument("--no-render", action="store_true",
                         help="do not use the synthetic plate renderer even when it is available")
 
@@ -56,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         cfg.steps = args.steps
     if args.batch is not None:
         cfg.batch = args.batch
-    manifest = train(cfg, _renderer(not args.no_render and not args.smoke))
+    renderer = None if args.export_only else _renderer(not args.no_render and not args.smoke)
+    manifest = train(cfg, renderer, export_only=args.export_only)
     for kind, m in manifest["validation"].items():
         print(f"{kind}: recall {m['recall']} fp/image {m['fp_per_image']} "
               f"ms median {m['ms_median']}")

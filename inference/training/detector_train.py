@@ -156,13 +156,28 @@ def validate(cfg: TrainConfig, paths: dict[str, Path], manifest: dict) -> dict:
     return metrics
 
 
-def train(cfg: TrainConfig, renderer=None) -> dict:
+def from_checkpoint(cfg: TrainConfig):
+    """The weights the trainer saved in cfg.out (every checkpoint_every steps)."""
+    from inference.training.detector_model import build_model
+
+    ckpt = cfg.out / "detector_train.weights.h5"
+    if not ckpt.exists():
+        raise SystemExit(f"no checkpoint {ckpt}")
+    model = build_model(width_mult=cfg.width_mult)
+    model.load_weights(ckpt)
+    return model, {"steps": None, "from_checkpoint": str(ckpt)}
+
+
+def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
     from inference.training.export import write_manifest
 
     tf = _setup_tf(cfg.seed)
     cfg.out.mkdir(parents=True, exist_ok=True)
-    sampler, n_scenes, n_crops = build_sampler(cfg, renderer)
-    model, train_info = fit(cfg, sampler, tf)
+    if export_only:  # an interrupted run: export and validate its last checkpoint
+        (n_scenes, n_crops), (model, train_info) = (None, None), from_checkpoint(cfg)
+    else:
+        sampler, n_scenes, n_crops = build_sampler(cfg, renderer)
+        model, train_info = fit(cfg, sampler, tf)
     paths = export(cfg, model, tf)
     extra = {"architecture": "centre-heatmap FCN, depthwise-separable backbone + FPN to stride 4, "
                              "grayscale letterboxed input",
