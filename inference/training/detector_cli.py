@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None, help="training steps")
     parser.add_argument("--batch", type=int, default=None, help="patches per step")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="detection score threshold to record in the manifest (default 0.4)")
     parser.add_argument("--smoke", action="store_true",
                         help="a few steps on a few tiny images: checks the pipeline end to end")
     parser.add_argument("--export-only", action="store_true",
@@ -57,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         cfg.width_mult = 0.5
     if args.steps is not None:
         cfg.steps = args.steps
+    if args.threshold is not None:
+        cfg.threshold = args.threshold
     if args.batch is not None:
         cfg.batch = args.batch
     renderer = None if args.export_only else _renderer(not args.no_render and not args.smoke)

@@ -30,6 +30,7 @@ class TrainConfig:
     input_h: int = 384
     lr: float = 2e-3
     seed: int = 1234
+    threshold: float = 0.4  # detection score threshold recorded in the manifest
     width_mult: float = 1.0
     scene_limit: int | None = None  # smoke runs load only a few images
     crop_limit: int | None = None
@@ -181,7 +182,7 @@ def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
     paths = export(cfg, model, tf)
     extra = {"architecture": "centre-heatmap FCN, depthwise-separable backbone + FPN to stride 4, "
                              "grayscale letterboxed input",
-             "stride": 4, "default_threshold": 0.4,
+             "stride": 4, "default_threshold": cfg.threshold,
              "training": {**{k: str(v) if isinstance(v, Path) else v
                              for k, v in asdict(cfg).items()}, **train_info},
              "data": {"scenes_train_images": n_scenes, "us_crops": n_crops,
