@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.runtime import MODELS_DIR, Model
+from inference.runtime import MODELS_DIR, Model, ModelError
 from inference.types import Detection
 
 logger = logging.getLogger(__name__)
@@ -134,18 +134,57 @@ class Detector:
 
     def __init__(self, model_path: str | Path | None = None,
                  manifest: str | Path | dict | None = None,
-                 num_threads: int = 1, threshold: float = 0.4, nms_iou: float = 0.3,
+                 num_threads: int = 1, threshold: float | None = None, nms_iou: float = 0.3,
                  runtime: str = "auto") -> None:
         path = Path(model_path) if model_path else MODELS_DIR / "detector_int8.tflite"
         if not path.is_absolute() and not path.exists():
             path = MODELS_DIR / path
         if manifest is None:  # the manifest beside the model file (the shipped one by default)
             manifest = path.parent / MANIFEST.name
-        self.model = Model(path, manifest,
-                           num_threads=num_threads, runtime=runtime)
-        _, self.in_h, self.in_w, _ = self.model.input_spec.shape
         self.threshold = threshold
         self.nms_iou = nms_iou
+        self.runtime = runtime
+        self._use(Model(path, manifest, num_threads=num_threads, runtime=runtime))
+        if threshold is None:  # the operating point recorded with the model
+            self.threshold = float(self.model.manifest.get("default_threshold", 0.4))
+
+    def _use(self, model: Model) -> None:
+        model = self._prefer_float_on_tflite_runtime(model)
+        shape = model.input_spec.shape
+        if len(shape) != 4 or shape[3] != 1:
+            raise ModelError(f"{model.path.name}: input {shape} is not a (1, H, W, 1) detector")
+        self.model = model
+        _, self.in_h, self.in_w, _ = shape
+
+    def swap_model(self, model_path: str | Path, manifest: str | Path | dict | None = None) -> None:
+        """Load another model file; if it is refused (hash, corrupt, wrong shape) the error is
+        raised and the current model stays in use."""
+        path = Path(model_path)
+        old = self.model
+        self._use(Model(path, manifest if manifest is not None else path.parent / MANIFEST.name,
+                        num_threads=old.num_threads, runtime=self.runtime))
+        old.close()
+        logger.info("detector model now %s (version %s)", path.name, self.model.version)
+
+    def close(self) -> None:
+        self.model.close()
+
+    @staticmethod
+    def _prefer_float_on_tflite_runtime(model: Model) -> Model:
+        """tflite-runtime's int8 kernels are ~10x slower than its float ones (measured): when
+        we fell back to it, run the float sibling if the manifest lists it."""
+        sibling = model.path.with_name(model.path.name.replace("_int8.", "_float."))
+        if model.runtime != "tflite_runtime" or sibling == model.path \
+                or sibling.name not in model.manifest.get("files", {}):
+            return model
+        try:
+            other = Model(sibling, model.manifest, model.num_threads, runtime="tflite_runtime")
+        except Exception as exc:  # keep the int8 model: slower but verified and working
+            logger.warning("float sibling %s unusable (%s); keeping int8", sibling.name, exc)
+            return model
+        logger.warning("tflite_runtime: using %s instead of %s (its int8 path is slow)",
+                       sibling.name, model.path.name)
+        return other
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
         canvas, lb = letterbox(image, self.in_w, self.in_h)

@@ -162,9 +162,22 @@ class Model:
     def version(self) -> str | None:
         return self.manifest.get("version")
 
+    def close(self) -> None:
+        """Release the interpreter; closing twice is fine, running after close raises."""
+        self._interp = None
+        self._content = b""
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def run(self, x: np.ndarray) -> list[np.ndarray]:
         """Run one input; float input is quantised for int8 models, outputs come back float32
         in the order of their tensor names (which is the Keras output order)."""
+        if self._interp is None:
+            raise ModelError(f"model {self.path.name} is closed")
         spec = self.input_spec
         x = np.asarray(x)
         if x.dtype != spec.dtype:

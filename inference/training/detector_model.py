@@ -51,7 +51,8 @@ def build_model(height: int | None = None, width: int | None = None, width_mult:
     f32 = _sep(x, c[4], 1, "s32b")
 
     def up(top, lateral, filters, name):
-        t = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_up")(
+        # bilinear converts to RESIZE_BILINEAR, which XNNPACK runs; nearest becomes slow TILEs
+        t = layers.UpSampling2D(2, interpolation="bilinear", name=f"{name}_up")(
             _cbr(top, filters, 1, 1, f"{name}_top"))
         lat = _cbr(lateral, filters, 1, 1, f"{name}_lat")
         return _sep(layers.Add(name=f"{name}_sum")([t, lat]), filters, 1, f"{name}_mix")

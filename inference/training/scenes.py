@@ -80,7 +80,7 @@ def _scene_window(rng: np.random.Generator, scene: Scene, size: int,
         s = target_w / max(np.ptp(q[:, 0]), 1.0)
         centre = q.mean(0) + rng.uniform(-0.4, 0.4, 2) * size / s
     else:
-        s = np.exp(rng.uniform(np.log(1.0), np.log(4.0))) * size / max(h, w)
+        s = np.exp(rng.uniform(np.log(1.5), np.log(5.0))) * size / max(h, w)
         centre = np.array([rng.uniform(0, w), rng.uniform(0, h)])
     s = float(np.clip(s, 0.02, 3.0))
     if s < 1:  # area-average first: warpAffine alone aliases when shrinking
@@ -119,13 +119,19 @@ def paste(rng: np.random.Generator, patch: np.ndarray, plate: np.ndarray, quad: 
     """Warp a plate image (its corners `src`, default the image corners) onto quad, in place,
     with its own brightness."""
     h, w = plate.shape
+    src_given = src is not None
     if src is None:
         src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     m = cv2.getPerspectiveTransform(src.astype(np.float32), quad.astype(np.float32))
     size = patch.shape[::-1]
     warped = cv2.warpPerspective(plate, m, size, flags=cv2.INTER_AREA if w > 2 * np.ptp(quad[:, 0])
                                  else cv2.INTER_LINEAR)
-    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, size)
+    if src_given:  # rendered plates carry a margin of scenery: keep only the plate and a rim
+        rim = (src - src.mean(0)) * rng.uniform(1.02, 1.12) + src.mean(0)
+        mask = cv2.fillConvexPoly(np.zeros((h, w), np.uint8), rim.astype(np.int32), 255)
+        mask = cv2.warpPerspective(cv2.GaussianBlur(mask, (0, 0), 1.0), m, size)
+    else:
+        mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, size)
     gain = rng.uniform(0.5, 1.2)
     alpha = mask.astype(np.float32) / 255
     blended = patch * (1 - alpha) + np.clip(warped * gain + rng.uniform(-20, 20), 0, 255) * alpha
@@ -163,16 +169,42 @@ def augment(rng: np.random.Generator, patch: np.ndarray) -> np.ndarray:
     return out
 
 
+_WORDS = ("STOP", "EXIT", "SALE", "PARKING", "Pizza", "Hotel", "Open 24h", "ONE WAY", "Bank",
+          "Pharmacy", "Taxi", "www.example.com", "Call 555-0199", "Bus Lane", "KEEP CLEAR",
+          "Delivery", "Service", "Motors", "Street", "Garage", "Cafe", "Market", "NO ENTRY")
+
+
+def distractor(rng: np.random.Generator) -> np.ndarray:
+    """A gray text block that is not a plate (signs, shop fronts, truck lettering): several
+    lines or one long line, for the detector to learn to ignore."""
+    lines = int(rng.integers(1, 4))
+    per_line = (2, 4) if lines > 1 else (3, 5)  # a single line is kept much longer than a plate
+    words = [" ".join(rng.choice(_WORDS, int(rng.integers(*per_line)))) for _ in range(lines)]
+    font = int(rng.choice([cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX,
+                           cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX]))
+    scale, thick = float(rng.uniform(0.8, 1.6)), int(rng.integers(1, 4))
+    sizes = [cv2.getTextSize(w, font, scale, thick)[0] for w in words]
+    lh = max(sz[1] for sz in sizes) + 12
+    w, h = max(sz[0] for sz in sizes) + 20, lh * lines + 10
+    dark, light = int(rng.integers(0, 90)), int(rng.integers(150, 255))
+    bg, fg = (dark, light) if rng.random() < 0.5 else (light, dark)
+    img = np.full((h, w), bg, np.uint8)
+    for i, word in enumerate(words):
+        cv2.putText(img, word, (10, lh * (i + 1)), font, scale, fg, thick, cv2.LINE_AA)
+    return img
+
+
 class PatchSampler:
     """Draws (patch, quads, exact) training samples; deterministic for a given rng."""
 
     def __init__(self, scenes: list[Scene], crops: list[np.ndarray], size: int = 256,
-                 renderer=None, p_paste: float = 0.4, p_random: float = 0.15) -> None:
+                 renderer=None, p_paste: float = 0.4, p_random: float = 0.15,
+                 p_distractor: float = 0.25) -> None:
         if not scenes:
             raise ValueError("no training scenes")
         self.scenes, self.crops, self.size = scenes, crops, size
         self.renderer = renderer  # optional: rng -> (gray plate image, its (4,2) corners)
-        self.p_paste, self.p_random = p_paste, p_random
+        self.p_paste, self.p_random, self.p_distractor = p_paste, p_random, p_distractor
 
     def _plate(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         if self.renderer is not None and (not self.crops or rng.random() < 0.5):
@@ -199,6 +231,12 @@ class PatchSampler:
                 paste(rng, patch, plate, quad, src)
                 quads.append(quad)
                 exact.append(True)
+        if rng.random() < self.p_distractor:  # unlabelled text that is not a plate
+            text = distractor(rng)
+            th, tw = text.shape
+            quad = _paste_quad(rng, self.size, tw / th)
+            if not _overlaps(quad, quads):
+                paste(rng, patch, text, quad)
         patch = augment(rng, patch)
         quads = np.asarray(quads, np.float32).reshape(-1, 4, 2)
         exact = np.asarray(exact, bool)

@@ -1,0 +1,81 @@
+"""Detector speed on a 1280x720 frame: int8 and float, 1 and 2 threads, plus the peak memory of
+a process that only runs the int8 detector. Last stdout line: one JSON object.
+
+    python bench/detector.py [--frames N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from inference.detector import Detector  # noqa: E402
+from inference.runtime import MODELS_DIR  # noqa: E402
+
+
+def frame(seed: int = 0) -> np.ndarray:
+    """A 1280x720 street-like frame with one plate-like block of text."""
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (720, 1280, 3), np.uint8), (0, 0), 3)
+    cv2.rectangle(img, (600, 420), (720, 480), (235, 235, 235), -1)
+    cv2.putText(img, "7ABC123", (606, 462), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (20, 20, 20), 2)
+    return img
+
+
+def time_detector(name: str, threads: int, frames: int) -> float:
+    det = Detector(MODELS_DIR / name, num_threads=threads)
+    img = frame()
+    for _ in range(5):
+        det.detect(img)
+    times = []
+    for _ in range(frames):
+        t0 = time.perf_counter()
+        det.detect(img)
+        times.append((time.perf_counter() - t0) * 1000)
+    return float(np.median(times))
+
+
+def peak_rss_child() -> None:
+    det = Detector(MODELS_DIR / "detector_int8.tflite", num_threads=1)
+    img = frame()
+    for _ in range(20):
+        det.detect(img)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=50)
+    parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        peak_rss_child()
+        return
+    res = {}
+    for kind in ("int8", "float"):
+        for threads in (1, 2):
+            ms = time_detector(f"detector_{kind}.tflite", threads, args.frames)
+            res[f"ms_{kind}_{threads}t"] = round(ms, 2)
+            print(f"detector {kind:5s} {threads} thread(s): {ms:7.2f} ms per 1280x720 frame "
+                  "(median)")
+    out = subprocess.run([sys.executable, __file__, "--rss-child"], capture_output=True,
+                         text=True, check=True)
+    res["peak_rss_mb"] = round(float(out.stdout.strip().splitlines()[-1]), 1)
+    res["int8_vs_float_1t"] = round(res["ms_float_1t"] / res["ms_int8_1t"], 2)
+    print(f"int8 is {res['int8_vs_float_1t']}x faster than float (baseline) on one thread; "
+          f"peak RSS of a detector-only process {res['peak_rss_mb']} MB")
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Training pieces: sample generation and target encoding (fast), and a smoke run of
+`alpr train detector` on a tiny generated data folder (slow: imports TensorFlow)."""
+
+import argparse
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from inference.detector import decode, nms
+from inference.training.scenes import PatchSampler, Scene, box_quad, targets
+from inference.training.synthetic import compose_frame, draw_plate
+
+
+def _data_dir(root, n_scenes=6):
+    (root / "scenes" / "images").mkdir(parents=True)
+    (root / "crops" / "images").mkdir(parents=True)
+    with open(root / "scenes" / "labels.jsonl", "w") as f:
+        for i in range(n_scenes):
+            image, quads = compose_frame([(160, 90, 40)], size=(320, 180), seed=i)
+            name = f"openlpr_{'val' if i % 3 == 0 else 'train'}_{i}.jpg"
+            cv2.imwrite(str(root / "scenes" / "images" / name), image)
+            q = quads[0]
+            box = [float(q[:, 0].min()), float(q[:, 1].min()), float(np.ptp(q[:, 0])),
+                   float(np.ptp(q[:, 1]))]
+            f.write(json.dumps({"image": name, "source": "test", "plates": [
+                {"box": box, "text": None, "corners": None}]}) + "\n")
+    with open(root / "crops" / "crops.jsonl", "w") as f:
+        for i in range(3):
+            cv2.imwrite(str(root / "crops" / "images" / f"c{i}.jpg"), draw_plate("ABC12" + str(i)))
+            rec = {"image": f"c{i}.jpg", "state": "ca", "text": "ABC12" + str(i)}
+            f.write(json.dumps(rec) + "\n")
+    return root
+
+
+def test_targets_decode_back_to_the_plates():
+    quads = np.stack([box_quad((20, 40, 80, 20)), box_quad((150, 150, 40, 20))])
+    t = targets(quads, np.array([True, False]), 256)
+    boxes, scores, corners = decode(t["heat"][..., 0], t["reg"], threshold=0.99)
+    keep = nms(boxes, scores)
+    np.testing.assert_allclose(sorted(boxes[keep].tolist()),
+                               [[20, 40, 80, 20], [150, 150, 40, 20]], atol=1e-3)
+    np.testing.assert_allclose(corners[keep][np.argmin(boxes[keep][:, 0])], quads[0], atol=1e-3)
+    assert t["corner_w"].max() == 1.0 and 0 < t["corner_w"][t["corner_w"] > 0].min() < 1
+
+
+def test_tiny_and_cut_off_plates_are_dont_care():
+    quads = np.stack([box_quad((20, 40, 6, 3)), box_quad((240, 100, 60, 20))])
+    t = targets(quads, np.array([True, True]), 256)
+    assert t["heat"].max() == 0 and t["reg_w"].max() == 0
+    assert t["heat_w"][10, 5, 0] == 0 and t["heat_w"][26, 62, 0] == 0 and t["heat_w"][0, 0, 0] == 1
+
+
+def test_sampler_is_deterministic_and_labels_stay_on_plates():
+    image, quads = compose_frame([(300, 200, 80)], size=(640, 360), seed=1)
+    scene = Scene(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.stack(quads), np.array([True]))
+    crops = [cv2.cvtColor(draw_plate(), cv2.COLOR_BGR2GRAY)]
+    sampler = PatchSampler([scene], crops, size=128)
+    a = [sampler.sample(np.random.default_rng(7)) for _ in range(2)]
+    for (pa, qa, _), (pb, qb, _) in zip(a, [sampler.sample(np.random.default_rng(7))] * 2,
+                                          strict=True):
+        np.testing.assert_array_equal(pa, pb)
+        np.testing.assert_array_equal(qa, qb)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        patch, quads, exact = sampler.sample(rng)
+        assert patch.shape == (128, 128) and patch.dtype == np.uint8
+        assert quads.shape == (len(exact), 4, 2)
+
+
+@pytest.mark.slow
+def test_train_smoke_writes_models_and_manifest(tmp_path):
+    from inference.detector import Detector
+    from inference.training import detector_cli
+
+    data = _data_dir(tmp_path / "data")
+    parser = argparse.ArgumentParser()
+    detector_cli.add_arguments(parser)
+    out = tmp_path / "out"
+    args = parser.parse_args(["--smoke", "--data", str(data), "--out", str(out)])
+    assert detector_cli.run(args) == 0
+    manifest = json.loads((out / "detector.manifest.json").read_text())
+    assert set(manifest["files"]) == {"detector_float.tflite", "detector_int8.tflite"}
+    assert manifest["validation"]["int8"]["images"] == 2
+    assert manifest["training"]["steps"] == 3 and manifest["training"]["seed"] == 1234
+    det = Detector(out / "detector_int8.tflite")  # its own manifest, found beside it
+    assert det.model.input_spec.shape == (1, 64, 128, 1)
+    assert isinstance(det.detect(np.zeros((90, 160, 3), np.uint8)), list)
