@@ -134,7 +134,7 @@ class Detector:
 
     def __init__(self, model_path: str | Path | None = None,
                  manifest: str | Path | dict | None = None,
-                 num_threads: int = 1, threshold: float = 0.4, nms_iou: float = 0.3,
+                 num_threads: int = 1, threshold: float | None = None, nms_iou: float = 0.3,
                  runtime: str = "auto") -> None:
         path = Path(model_path) if model_path else MODELS_DIR / "detector_int8.tflite"
         if not path.is_absolute() and not path.exists():
@@ -145,6 +145,8 @@ class Detector:
         self.nms_iou = nms_iou
         self.runtime = runtime
         self._use(Model(path, manifest, num_threads=num_threads, runtime=runtime))
+        if threshold is None:  # the operating point recorded with the model
+            self.threshold = float(self.model.manifest.get("default_threshold", 0.4))
 
     def _use(self, model: Model) -> None:
         model = self._prefer_float_on_tflite_runtime(model)

@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scenes layout only: which part of the fixed split (default val)")
     parser.add_argument("--detector", type=Path, default=None,
                         help="detector .tflite (default: the shipped int8 model)")
-    parser.add_argument("--threshold", type=float, default=0.4, help="detection score threshold")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="detection score threshold (default: the model manifest's)")
     parser.add_argument("--ocr", type=Path, default=None,
                         help="OCR .tflite (default: the shipped int8 model)")
     parser.add_argument("--no-read", action="store_true",

@@ -134,9 +134,10 @@ def _allowed(symbol: str) -> frozenset[str]:
 def coerce(text: str, pattern: str, probs: np.ndarray | None = None) -> tuple[str, float] | None:
     """Fit `text` to `pattern` by confusion substitutions only; returns (text, log-prob cost).
 
-    `probs` (slots x len(ALPHABET)) picks the likeliest substitute inside the confusion group;
-    without it the first group member in ALPHABET order is used. None if the pattern cannot be
-    reached (a character outside any useful group, or a different length).
+    `probs` (one row per character, columns in ALPHABET order) picks the likeliest substitute
+    inside the confusion group; without it the first group member in ALPHABET order is used.
+    None if the pattern cannot be reached (a character outside any useful group, or a
+    different length).
     """
     if len(text) != len(pattern):
         return None
@@ -201,7 +202,8 @@ def rank(
         add(text, logp, matching_region(text, region))
         for code, pats in table.items():
             for pat in pats:
-                fixed = coerce(text, pat, probs)
+                fixed = coerce(text, pat, probs if probs is not None and len(probs) == len(text)
+                               else None)
                 if fixed and fixed[0] != text:
                     add(fixed[0], logp - fixed[1], code)
     ordered = sorted(scored.values(), key=lambda kv: -kv[0])[:top_n]

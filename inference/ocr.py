@@ -1,16 +1,15 @@
-"""Plate OCR: runs the fixed-slot TFLite model on a rectified crop and decodes its slots.
+"""Plate OCR: runs the CTC TFLite model on a rectified crop and decodes its columns.
 
-The model gives one probability distribution per character slot (alphabet + pad). The read is
-the per-slot argmax with pads dropped; per-character confidence is that slot's probability;
-alternatives come from a beam search over the slot distributions (product of probabilities),
-merged by final string.
+The model gives one probability distribution (alphabet + blank) per 4-pixel column of the crop.
+The read is the greedy CTC path (argmax per column, repeats collapsed, blanks dropped); a
+character's confidence is its best column's probability; alternatives come from a CTC prefix
+beam search (pruned to the likely classes of each column), with string probabilities.
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +20,8 @@ from inference.rectify import OCR_SIZE
 
 logger = logging.getLogger(__name__)
 
-PAD_CHAR = "_"
-SYMBOLS = ALPHABET + PAD_CHAR
+BLANK_CHAR = "_"
+SYMBOLS = ALPHABET + BLANK_CHAR
 MODELS_DIR = Path(__file__).with_name("models")
 MANIFEST = MODELS_DIR / "ocr.manifest.json"
 
@@ -31,9 +30,9 @@ MANIFEST = MODELS_DIR / "ocr.manifest.json"
 class OcrResult:
     text: str  # best reading, A-Z0-9 (may be empty when the model sees only pads)
     char_conf: tuple[float, ...]  # one per character of `text`
-    confidence: float  # probability of `text` (product over slots, pads included)
+    confidence: float  # probability of `text` under the model (sum over its CTC paths)
     alternatives: tuple[tuple[str, float], ...]  # best first, alternatives[0][0] == text
-    probs: np.ndarray  # (slots, len(SYMBOLS)) slot probabilities
+    probs: np.ndarray  # (len(text), len(SYMBOLS)): each character's column distribution
 
 
 def normalise_contrast(gray: np.ndarray) -> np.ndarray:
@@ -45,33 +44,63 @@ def normalise_contrast(gray: np.ndarray) -> np.ndarray:
     return np.clip(f, 0, 255).astype(np.uint8)
 
 
-def beam_search(probs: np.ndarray, top_n: int = 5, width: int = 12) -> list[tuple[str, float]]:
-    """The `top_n` likeliest strings under independent slots; pads drop out of the string."""
-    logp = np.log(np.clip(probs, 1e-9, 1.0))
-    beams: list[tuple[float, tuple[int, ...]]] = [(0.0, ())]
-    for slot in logp:
-        best = np.argsort(slot)[::-1][:width]
-        cand = [(s + float(slot[c]), seq + (int(c),)) for s, seq in beams for c in best]
-        beams = heapq.nlargest(width, cand, key=lambda t: t[0])
-    merged: dict[str, float] = {}
-    for s, seq in beams:
-        text = "".join(SYMBOLS[c] for c in seq if SYMBOLS[c] != PAD_CHAR)
-        merged[text] = merged.get(text, 0.0) + math.exp(s)
-    ranked = sorted(merged.items(), key=lambda kv: -kv[1])
-    return [(t, p) for t, p in ranked if t][:top_n]
+BLANK = len(SYMBOLS) - 1
+
+
+def beam_search(probs: np.ndarray, top_n: int = 5, width: int = 8,
+                prune: float = 1e-3) -> list[tuple[str, float]]:
+    """The `top_n` likeliest strings under CTC (prefix beam search), best first."""
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}  # (p_blank, p_char)
+    for row in np.asarray(probs, np.float64):
+        cands = np.nonzero(row > prune)[0]
+        nxt: dict[tuple[int, ...], list[float]] = {}
+        for prefix, (pb, pc) in beams.items():
+            for c in cands:
+                p = row[c]
+                if c == BLANK:
+                    nxt.setdefault(prefix, [0.0, 0.0])[0] += (pb + pc) * p
+                    continue
+                new = prefix + (int(c),)
+                if prefix and prefix[-1] == c:  # a repeat needs a blank between the two
+                    nxt.setdefault(new, [0.0, 0.0])[1] += pb * p
+                    nxt.setdefault(prefix, [0.0, 0.0])[1] += pc * p
+                else:
+                    nxt.setdefault(new, [0.0, 0.0])[1] += (pb + pc) * p
+        top = heapq.nlargest(width, nxt.items(), key=lambda kv: kv[1][0] + kv[1][1])
+        beams = {k: (v[0], v[1]) for k, v in top}
+    ranked = sorted(((sum(v), k) for k, v in beams.items() if k and sum(v) > 0), reverse=True)
+    return [("".join(SYMBOLS[c] for c in k), float(p)) for p, k in ranked[:top_n]]
+
+
+def greedy(probs: np.ndarray) -> tuple[str, tuple[float, ...], np.ndarray]:
+    """Best path: (text, per-character confidence, per-character distributions (n, classes))."""
+    idx = probs.argmax(axis=1)
+    chars: list[int] = []
+    confs: list[float] = []
+    rows: list[np.ndarray] = []
+    prev = BLANK
+    for t, c in enumerate(idx):
+        if c != BLANK and c != prev:
+            chars.append(int(c))
+            confs.append(float(probs[t, c]))
+            rows.append(probs[t])
+        elif c != BLANK and probs[t, c] > confs[-1]:  # same character, a surer column
+            confs[-1] = float(probs[t, c])
+            rows[-1] = probs[t]
+        prev = c
+    text = "".join(SYMBOLS[c] for c in chars)
+    char_probs = np.stack(rows) if rows else np.zeros((0, probs.shape[1]), np.float32)
+    return text, tuple(confs), char_probs
 
 
 def decode(probs: np.ndarray, top_n: int = 5) -> OcrResult:
     probs = np.asarray(probs, np.float32)
-    idx = probs.argmax(axis=1)
-    keep = [i for i, c in enumerate(idx) if SYMBOLS[c] != PAD_CHAR]
-    text = "".join(SYMBOLS[idx[i]] for i in keep)
-    conf = tuple(float(probs[i, idx[i]]) for i in keep)
-    seq_p = float(np.prod(probs[np.arange(len(idx)), idx]))
+    text, conf, char_probs = greedy(probs)
     alts = beam_search(probs, top_n) if text else []
+    p_text = next((p for t, p in alts if t == text), float(np.prod(conf)) if conf else 0.0)
     if text and (not alts or alts[0][0] != text):
-        alts = [(text, seq_p)] + [a for a in alts if a[0] != text][: top_n - 1]
-    return OcrResult(text, conf, seq_p, tuple(alts), probs)
+        alts = [(text, p_text)] + [a for a in alts if a[0] != text][: top_n - 1]
+    return OcrResult(text, conf, min(1.0, p_text), tuple(alts), char_probs)
 
 
 class PlateReader:
@@ -93,7 +122,7 @@ class PlateReader:
             raise ValueError(f"OCR model input {shape} does not match crops of {OCR_SIZE}")
 
     def probs(self, crop: np.ndarray) -> np.ndarray:
-        """Slot probabilities (slots, classes) for one (48, 144) uint8 crop."""
+        """Column probabilities (columns, classes) for one (48, 144) uint8 crop."""
         if crop.shape != (OCR_SIZE[1], OCR_SIZE[0]):
             raise ValueError(f"crop must be {OCR_SIZE[1]}x{OCR_SIZE[0]} gray, got {crop.shape}")
         x = normalise_contrast(crop)[None, :, :, None].astype(np.float32)

@@ -10,13 +10,10 @@ from inference.formats import ALPHABET, coerce, matches, matching_region, normal
 
 
 def slot_probs(text, sure=0.9, alt=None):
-    """Slot probabilities that read `text`; alt = {slot: (char, p)} adds a runner-up."""
-    p = np.full((10, len(ALPHABET) + 1), 1e-4, np.float32)
-    for i in range(10):
-        if i < len(text):
-            p[i, ALPHABET.index(text[i])] = sure
-        else:
-            p[i, -1] = 0.99
+    """Per-character distributions reading `text`; alt = {index: (char, p)} adds a runner-up."""
+    p = np.full((len(text), len(ALPHABET) + 1), 1e-4, np.float32)
+    for i, ch in enumerate(text):
+        p[i, ALPHABET.index(ch)] = sure
     for i, (ch, q) in (alt or {}).items():
         p[i, ALPHABET.index(ch)] = q
     return p / p.sum(axis=1, keepdims=True)

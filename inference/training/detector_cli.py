@@ -20,8 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None, help="training steps")
     parser.add_argument("--batch", type=int, default=None, help="patches per step")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="detection score threshold to record in the manifest (default 0.4)")
     parser.add_argument("--smoke", action="store_true",
                         help="a few steps on a few tiny images: checks the pipeline end to end")
+    parser.add_argument("--export-only", action="store_true",
+                        help="export and validate the last checkpoint in --out (after an "
+                             "interrupted run) instead of training")
     parser.add_argument("--no-render", action="store_true",
                         help="do not use the synthetic plate renderer even when it is available")
 
@@ -54,9 +59,12 @@ def run(args: argparse.Namespace) -> int:
         cfg.width_mult = 0.5
     if args.steps is not None:
         cfg.steps = args.steps
+    if args.threshold is not None:
+        cfg.threshold = args.threshold
     if args.batch is not None:
         cfg.batch = args.batch
-    manifest = train(cfg, _renderer(not args.no_render and not args.smoke))
+    renderer = None if args.export_only else _renderer(not args.no_render and not args.smoke)
+    manifest = train(cfg, renderer, export_only=args.export_only)
     for kind, m in manifest["validation"].items():
         print(f"{kind}: recall {m['recall']} fp/image {m['fp_per_image']} "
               f"ms median {m['ms_median']}")

@@ -30,6 +30,7 @@ class TrainConfig:
     input_h: int = 384
     lr: float = 2e-3
     seed: int = 1234
+    threshold: float = 0.4  # detection score threshold recorded in the manifest
     width_mult: float = 1.0
     scene_limit: int | None = None  # smoke runs load only a few images
     crop_limit: int | None = None
@@ -156,17 +157,32 @@ def validate(cfg: TrainConfig, paths: dict[str, Path], manifest: dict) -> dict:
     return metrics
 
 
-def train(cfg: TrainConfig, renderer=None) -> dict:
+def from_checkpoint(cfg: TrainConfig):
+    """The weights the trainer saved in cfg.out (every checkpoint_every steps)."""
+    from inference.training.detector_model import build_model
+
+    ckpt = cfg.out / "detector_train.weights.h5"
+    if not ckpt.exists():
+        raise SystemExit(f"no checkpoint {ckpt}")
+    model = build_model(width_mult=cfg.width_mult)
+    model.load_weights(ckpt)
+    return model, {"steps": None, "from_checkpoint": str(ckpt)}
+
+
+def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
     from inference.training.export import write_manifest
 
     tf = _setup_tf(cfg.seed)
     cfg.out.mkdir(parents=True, exist_ok=True)
-    sampler, n_scenes, n_crops = build_sampler(cfg, renderer)
-    model, train_info = fit(cfg, sampler, tf)
+    if export_only:  # an interrupted run: export and validate its last checkpoint
+        (n_scenes, n_crops), (model, train_info) = (None, None), from_checkpoint(cfg)
+    else:
+        sampler, n_scenes, n_crops = build_sampler(cfg, renderer)
+        model, train_info = fit(cfg, sampler, tf)
     paths = export(cfg, model, tf)
     extra = {"architecture": "centre-heatmap FCN, depthwise-separable backbone + FPN to stride 4, "
                              "grayscale letterboxed input",
-             "stride": 4, "default_threshold": 0.4,
+             "stride": 4, "default_threshold": cfg.threshold,
              "training": {**{k: str(v) if isinstance(v, Path) else v
                              for k, v in asdict(cfg).items()}, **train_info},
              "data": {"scenes_train_images": n_scenes, "us_crops": n_crops,

@@ -1,43 +1,42 @@
-"""The OCR network: a small CNN with fixed character slots (one softmax per slot, pad symbol).
+"""The OCR network: a small CNN read column by column with CTC.
 
 Input (48, 144, 1) grayscale pixels 0..255 (scaled inside the model, so the int8 model takes raw
-uint8 pixels); output (SLOTS, CLASSES) probabilities. About 56 M multiply-adds and 0.7 M
-parameters: under a millisecond int8 on one core, under 3 MB as float.
+pixels); output (COLUMNS, CLASSES) probabilities: one distribution over the alphabet + blank per
+4-pixel column of the crop. Convolutions are translation-equivariant, so a character is learnt
+once, wherever it sits on the plate (a fixed-slot head must learn it for every slot).
+About 70 M multiply-adds and 0.5 M parameters.
 """
 
 from __future__ import annotations
 
 from inference.rectify import OCR_SIZE
-from inference.training.ocr_data import CLASSES, SLOTS
+from inference.training.ocr_data import CLASSES
+
+COLUMNS = OCR_SIZE[0] // 4  # 36 time steps for up to 10 characters
 
 
-def build_model(slots: int = SLOTS, classes: int = CLASSES):
-    import tensorflow as tf
+def build_model(classes: int = CLASSES):
     from tensorflow import keras
     from tensorflow.keras import layers
 
-    def block(x, filters: int, convs: int = 1, pool=(2, 2)):
-        for _ in range(convs):
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
-            x = layers.ReLU()(x)
-        return layers.MaxPooling2D(pool)(x) if pool else x
+    def conv(x, filters: int, kernel=3):
+        x = layers.Conv2D(filters, kernel, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        return layers.ReLU()(x)
 
     w, h = OCR_SIZE
     inp = keras.Input((h, w, 1), name="crop")
     x = layers.Rescaling(1.0 / 255)(inp)
-    x = block(x, 24)  # 24 x 72
-    x = block(x, 48)  # 12 x 36
-    x = block(x, 64, convs=2)  # 6 x 18
-    x = block(x, 128)  # 3 x 9
-    x = layers.Conv2D(64, 1, activation="relu")(x)
-    x = layers.Flatten()(x)
-    x = layers.Dropout(0.3)(x)
-    x = layers.Dense(256, activation="relu")(x)
-    x = layers.Dropout(0.2)(x)
-    x = layers.Dense(slots * classes)(x)
-    x = layers.Reshape((slots, classes))(x)
-    out = layers.Softmax(name="slots")(x)
-    model = keras.Model(inp, out, name="plate_ocr")
-    del tf
-    return model
+    x = layers.MaxPooling2D((2, 2))(conv(x, 24))  # 24 x 72
+    x = layers.MaxPooling2D((2, 2))(conv(x, 48))  # 12 x 36
+    x = conv(conv(x, 64), 64)
+    x = layers.MaxPooling2D((2, 1))(x)  # 6 x 36
+    x = layers.MaxPooling2D((2, 1))(conv(x, 128))  # 3 x 36
+    x = conv(x, 128, kernel=(3, 3))
+    x = layers.Conv2D(128, (3, 1), padding="valid", activation="relu")(x)  # 1 x 36: columns
+    x = layers.Reshape((COLUMNS, 128))(x)
+    x = layers.Dropout(0.1)(x)
+    x = layers.Conv1D(128, 3, padding="same", activation="relu")(x)  # neighbour context
+    x = layers.Dense(classes)(x)
+    out = layers.Softmax(name="columns")(x)
+    return keras.Model(inp, out, name="plate_ocr_ctc")
