@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from appliance.capture.live import CameraControl, LiveFrame
 from appliance.capture.loop import CaptureLoop, ReadSink
 from appliance.capture.sdnotify import Notifier, Watchdog, watchdog_interval
 from appliance.capture.sinks import MemorySink
@@ -89,6 +90,8 @@ class Unit:
         self.recognizer: Recognizer | None = None
         self.sink: ReadSink = self.parts.sink or MemorySink()
         self.devices: Any = None
+        # Live camera/IR settings; bound to the source and illuminator once capture is built.
+        self.camera_control = CameraControl(config)
         self.watchdog: Watchdog | None = None
         self.started_mono: float | None = None
         self.led_status: str | None = None
@@ -153,6 +156,8 @@ class Unit:
                                 max_frames=self.max_frames,
                                 light_input=self.config.gpio.ir_auto_input)
         self._wire_devices()
+        self.camera_control.source = self.source
+        self.camera_control.illuminator = getattr(self.devices, "illuminator", None)
         self.loop.start()
 
     def _wire_devices(self) -> None:
@@ -165,6 +170,10 @@ class Unit:
         if getattr(dev, "tamper", None) is not None:
             dev.on_tamper(lambda *_: self.parts.event_sink(
                 "tamper", {"unit": self.config.unit.unit_id, "wall_time": time.time()}))
+
+    def live_frame(self) -> LiveFrame | None:
+        """The newest frame as JPEG with the last detections (None: no frame, or safe mode)."""
+        return self.loop.live.snapshot() if self.loop is not None else None
 
     def _alive(self) -> bool:
         """For the watchdog: frames must flow (in safe mode, the process itself is the service)."""

@@ -63,6 +63,9 @@ class FakePicamera2:
     def start(self) -> None:
         self.started = True
 
+    def set_controls(self, controls) -> None:
+        self.controls = {**self.controls, **controls}
+
     def capture_request(self, wait=None, flush=None):
         assert self.started and not self.closed, "capture on a stopped camera"
         assert wait is False

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from appliance.capture.live import LiveView, detections_of
 from appliance.capture.motion import MotionGate, lores_gray
 from appliance.capture.queue import NewestWinsQueue
 from appliance.capture.stats import RateMeter, StageTimings
@@ -50,6 +51,7 @@ class CaptureLoop:
                                forced_check_s=config.forced_check_s)
         self.queue: NewestWinsQueue[Frame] = NewestWinsQueue(config.queue_size)
         self.timings = StageTimings()
+        self.live = LiveView()  # newest frame + overlay boxes for the console's aiming view
         self.in_rate, self.out_rate = RateMeter(), RateMeter()
         self.frames_in = self.frames_gated = self.frames_processed = self.source_gaps = 0
         self.reads = self.recognizer_errors = self.sink_errors = 0
@@ -141,6 +143,7 @@ class CaptureLoop:
         if self._last_seq is not None and frame.seq > self._last_seq + 1:
             self.source_gaps += frame.seq - self._last_seq - 1
         self._last_seq = frame.seq
+        self.live.offer_frame(frame)
         lores = lores_gray(frame, self.lores_size)
         self._illuminate(frame, lores, now)
         reason = self.gate.decide(lores, now)
@@ -193,6 +196,9 @@ class CaptureLoop:
         with self._lock:
             self.frames_processed += 1
         self.out_rate.mark(done)
+        boxes = detections_of(self.recognizer, reads)
+        if boxes is not None:
+            self.live.offer_detections(boxes, frame.mono_time)
         self._deliver(reads)
 
     def _deliver(self, reads: list[Read]) -> None:

@@ -147,6 +147,12 @@ class Illuminator(GpioDevice):
         self._apply()
         return changed
 
+    def reconfigure(self, config: GpioConfig) -> None:
+        """Live duty cap / threshold changes (console); the pin stays, the mode is set_mode's."""
+        self._check_open()
+        self._cfg = config
+        self._apply()
+
     def _learn_boost(self, level: float | None) -> None:
         """First reading after an auto switch-on: how much our own IR adds to the level."""
         duty = float(self._device.value)  # the duty this frame was exposed under

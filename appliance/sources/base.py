@@ -52,6 +52,8 @@ class BaseSource:
     """Open/closed state, context manager and fault injection for the concrete sources."""
 
     name = "base"
+    exposure_us: int | None = None  # requested fixed controls (set_controls)
+    analogue_gain: float | None = None
 
     def __init__(self, *, faults: Faults | None = None):
         self.faults = faults or Faults()
@@ -103,7 +105,23 @@ class BaseSource:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def set_controls(self, exposure_us: int | None = None,
+                     analogue_gain: float | None = None) -> None:
+        """Fixed exposure/gain from the next frame on (None = unchanged); kept across reopens.
+
+        Sources without a sensor to drive (files, streams) only record them.
+        """
+        if exposure_us is not None:
+            self.exposure_us = int(exposure_us)
+        if analogue_gain is not None:
+            self.analogue_gain = float(analogue_gain)
+        if self._is_open:
+            self._apply_controls()
+
     # Subclasses implement these.
+    def _apply_controls(self) -> None:
+        pass
+
     def _open(self) -> None:
         raise NotImplementedError
 

@@ -59,6 +59,13 @@ class Picamera2Source(BaseSource):
         return {"AeEnable": False, "ExposureTime": min(self.exposure_us, frame_us),
                 "AnalogueGain": self.analogue_gain, "FrameDurationLimits": (frame_us, frame_us)}
 
+    def _apply_controls(self) -> None:
+        cam = self._cam  # None while a reconnect is under way: _open applies them then
+        if cam is None:
+            return
+        cam.set_controls(self._controls())
+        self._flush_ns = time.monotonic_ns()  # the next frame is exposed with them
+
     def _open(self) -> None:
         factory = self._factory or load_picamera2()
         try:

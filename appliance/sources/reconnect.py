@@ -61,6 +61,13 @@ class ReconnectingSource:
         if notify is not None:
             notify()
 
+    def set_controls(self, exposure_us: int | None = None,
+                     analogue_gain: float | None = None) -> None:
+        set_controls = getattr(self.source, "set_controls", None)
+        if set_controls is None:
+            raise NotImplementedError(f"{self.name}: controls cannot be changed live")
+        set_controls(exposure_us=exposure_us, analogue_gain=analogue_gain)
+
     def read(self) -> Frame:
         if self._pending:
             self._pending = False
