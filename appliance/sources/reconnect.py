@@ -65,7 +65,8 @@ class ReconnectingSource:
                      analogue_gain: float | None = None) -> None:
         set_controls = getattr(self.source, "set_controls", None)
         if set_controls is None:
-            raise NotImplementedError(f"{self.name}: controls cannot be changed live")
+            logger.warning("%s: exposure/gain cannot be changed live", self.name)
+            return
         set_controls(exposure_us=exposure_us, analogue_gain=analogue_gain)
 
     def read(self) -> Frame:
