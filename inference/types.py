@@ -17,7 +17,8 @@ class Detection:
 
     box: tuple[float, float, float, float]  # x, y, w, h
     score: float
-    corners: np.ndarray | None = None  # (4, 2) float32: top-left, top-right, bottom-right, bottom-left
+    # (4, 2) float32: top-left, top-right, bottom-right, bottom-left
+    corners: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,10 @@ def _allowed_keys(loc: tuple) -> list[str]:
     model: type[BaseModel] = AlprConfig
     for part in loc:
         field = model.model_fields.get(part)
-        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+        sub = field.annotation if field is not None else None
+        if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
             return []
-        model = field.annotation
+        model = sub
     return sorted(model.model_fields)
 
 
@@ -70,7 +71,8 @@ def load_config(path: str | Path | None) -> AlprConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(str(path), [("(file)", str(path), f"cannot read: {exc.strerror}")]) from None
+        problem = ("(file)", str(path), f"cannot read: {exc.strerror}")
+        raise ConfigError(str(path), [problem]) from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), [("(file)", str(path), "not UTF-8 text")]) from None
     try:

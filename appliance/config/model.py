@@ -22,8 +22,12 @@ class AlprConfig(Section):
     camera: CameraConfig = Field(default_factory=CameraConfig, description="Frame source.")
     gpio: GpioConfig = Field(default_factory=GpioConfig, description="GPIO devices.")
     capture: CaptureConfig = Field(default_factory=CaptureConfig, description="Capture loop.")
-    recognition: RecognitionConfig = Field(default_factory=RecognitionConfig, description="Models and tracker.")
+    recognition: RecognitionConfig = Field(default_factory=RecognitionConfig,
+                                           description="Models and tracker.")
     storage: StorageConfig = Field(default_factory=StorageConfig, description="Encrypted store.")
-    uplink: UplinkConfig = Field(default_factory=UplinkConfig, description="Agency server link and hotlists.")
-    console: ConsoleConfig = Field(default_factory=ConsoleConfig, description="Local web console.")
-    security: SecurityConfig = Field(default_factory=SecurityConfig, description="Trust and tamper.")
+    uplink: UplinkConfig = Field(default_factory=UplinkConfig,
+                                 description="Agency server link and hotlists.")
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig,
+                                   description="Local web console.")
+    security: SecurityConfig = Field(default_factory=SecurityConfig,
+                                     description="Trust and tamper.")

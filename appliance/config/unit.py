@@ -12,8 +12,10 @@ class UnitConfig(Section):
     agency: str = Field("Development Agency", description="Agency that operates the unit.")
     alpr_administrator: str = Field(
         "not yet designated",
-        description="Name/title of the ALPR administrator (Civ. Code §1798.90.51), shown on the console.")
+        description="Name/title of the ALPR administrator (Civ. Code §1798.90.51), "
+        "shown on the console.")
     policy_file: str = Field(
         "", description="Path to the agency's usage and privacy policy (Markdown/text); "
         "empty = the built-in template.")
-    data_dir: str = Field("/var/lib/alpr", description="Writable directory for the store, keys and state.")
+    data_dir: str = Field("/var/lib/alpr",
+                          description="Writable directory for the store, keys and state.")

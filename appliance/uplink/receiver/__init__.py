@@ -1,0 +1,1 @@
+"""Reference receiver (`alpr receiver`): verifies and stores batches from enrolled units."""
