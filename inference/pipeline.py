@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 MIN_MEAN_CHAR_CONF = 0.3  # below this a "plate" is most likely a sign, a grille or a sticker
 OVERVIEW_WIDTH = 640  # evidence overview image width
+CROP_MARGIN = 0.04  # context kept round the detector's corners (fraction of the plate width)
 
 
 class PlateDetector(Protocol):
@@ -69,10 +70,12 @@ class PlateRecognizer:
         region: str = "us",
         top_n: int = 5,
         min_score: float = 0.4,
+        margin: float = CROP_MARGIN,
     ):
         formats.patterns_for(region)  # fail early on an unknown region
         self.detector, self.reader, self.tracker = detector, reader, tracker
         self.region, self.top_n, self.min_score = region, top_n, min_score
+        self.margin = margin
         # Interpreters and the tracker are not thread-safe; capture workers may share us.
         self._lock = threading.Lock()
 
@@ -87,7 +90,7 @@ class PlateRecognizer:
         out: list[PlateReading | None] = []
         for det in detections:
             try:
-                crop = rectify(image, det.corners, det.box)
+                crop = rectify(image, det.corners, det.box, margin=self.margin)
             except ValueError as exc:
                 logger.debug("skipping detection %s: %s", det.box, exc)
                 out.append(None)

@@ -78,3 +78,21 @@ def test_tampered_model_is_refused(tmp_path):
     shutil.copy(MANIFEST, tmp_path / "ocr.manifest.json")
     with pytest.raises(ModelIntegrityError):
         PlateReader(bad, manifest=tmp_path / "ocr.manifest.json")
+
+
+def test_reads_the_unit_synthetic_camera_plates(reader):
+    """The plates `alpr run --source synthetic` draws (DejaVu, dark-blue text) are read."""
+    import random
+
+    from appliance.sources.synthetic import random_plate_text
+    from appliance.sources.synthetic import render_plate as unit_plate
+
+    r = random.Random(5)
+    ok = 0
+    for i in range(12):
+        text = random_plate_text(r)
+        img = unit_plate(text, 90 + 10 * i, night=i % 3 == 0)
+        h, w = img.shape[:2]
+        corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+        ok += reader.read(rectify(img, corners)).text == text
+    assert ok >= 11
