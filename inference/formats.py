@@ -183,14 +183,16 @@ def rank(
     """Rank raw (text, probability) readings with the region's patterns.
 
     Every raw reading is kept; pattern-coerced variants are added. Order is by model
-    log-probability plus PATTERN_BONUS for a pattern match; each Candidate's confidence is the
-    model's probability of that exact string.
+    log-probability plus PATTERN_BONUS for a pattern match of the best reading's length
+    (patterns fix character classes, not the length the model read); each Candidate's
+    confidence is the model's probability of that exact string.
     """
     table = patterns_for(region)
     scored: dict[str, tuple[float, Scored]] = {}
+    best_len = len(normalise(raw[0][0])) if raw else 0
 
     def add(text: str, logp: float, code: str | None) -> None:
-        key = logp + (PATTERN_BONUS if code else 0.0)
+        key = logp + (PATTERN_BONUS if code and len(text) == best_len else 0.0)
         if text not in scored or key > scored[text][0]:
             scored[text] = (key, Scored(text, logp, code))
 

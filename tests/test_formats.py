@@ -95,3 +95,10 @@ def test_rank_keeps_raw_and_emits_clean_text(text, region):
 def test_random_text_fits_its_region(code, seed):
     text = formats.random_text(np.random.default_rng(seed), code)
     assert any(matches(text, p) for p in formats.patterns_for(code)[code])
+
+
+def test_pattern_does_not_change_the_length_the_model_read():
+    # IR0NY (vanity) read at 0.4; a 6-character beam alternative fits US-FL's LLLDLL.
+    cands = rank([("IR0NY", 0.4), ("IRQ0NY", 0.2)], "us", None)
+    assert cands[0].text == "IR0NY"
+    assert "IRQ0NY" in [c.text for c in cands]
