@@ -87,3 +87,35 @@ def test_train_smoke_writes_models_and_manifest(tmp_path):
     det = Detector(out / "detector_int8.tflite")  # its own manifest, found beside it
     assert det.model.input_spec.shape == (1, 64, 128, 1)
     assert isinstance(det.detect(np.zeros((90, 160, 3), np.uint8)), list)
+    # stage 2: continue from the final weights of that run, with the fine-tune settings
+    weights = out / "detector_train.weights.h5"
+    assert weights.exists()
+    with pytest.raises(SystemExit, match="not found"):
+        detector_cli.run(parser.parse_args(["--smoke", "--data", str(data), "--out",
+                                            str(tmp_path / "x"), "--resume", str(tmp_path)
+                                            + "/missing.h5"]))
+    out2 = tmp_path / "out2"
+    args = parser.parse_args(["--smoke", "--data", str(data), "--out", str(out2),
+                              "--resume", str(weights), "--lr", "0.0005"])
+    assert detector_cli.run(args) == 0
+    training = json.loads((out2 / "detector.manifest.json").read_text())["training"]
+    assert training["resume"] == str(weights) and training["lr"] == 0.0005
+    assert training["corner_loss"] == 5.0 and training["min_plate_w"] == 16.0
+
+
+def test_smaller_minimum_width_settings_change_targets_and_samples():
+    quads = np.stack([box_quad((20, 40, 14, 5)), box_quad((100, 100, 60, 20))])
+    loose = targets(quads, np.array([True, False]), 256)
+    strict = targets(quads, np.array([True, False]), 256, box_corner_weight=0.1,
+                     min_plate_w=16)
+    assert loose["heat"][10, 6, 0] == 1.0 and strict["heat"][10, 6, 0] == 0  # 14 px plate
+    assert strict["heat_w"][10, 6, 0] == 0  # ... is "don't care", not a negative
+    assert strict["corner_w"].max() == 0.1 and loose["corner_w"].max() == 1.0
+    image, scene_quads = compose_frame([(300, 200, 80)], size=(640, 360), seed=1)
+    scene = Scene(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.stack(scene_quads),
+                  np.array([True]))
+    crops = [cv2.cvtColor(draw_plate(), cv2.COLOR_BGR2GRAY)]
+    sampler = PatchSampler([scene], crops, size=128, p_paste=0.5, p_random=0.0, min_w=40)
+    rng = np.random.default_rng(3)
+    widths = [np.ptp(q[:, 0]) for _ in range(40) for q in sampler.sample(rng)[1]]
+    assert widths and min(widths) > 40 * 0.6  # rotation/yaw shrink the extent a little
