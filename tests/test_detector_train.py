@@ -119,3 +119,24 @@ def test_smaller_minimum_width_settings_change_targets_and_samples():
     rng = np.random.default_rng(3)
     widths = [np.ptp(q[:, 0]) for _ in range(40) for q in sampler.sample(rng)[1]]
     assert widths and min(widths) > 40 * 0.6  # rotation/yaw shrink the extent a little
+
+
+def test_corner_measure_scores_exact_and_shifted_corners():
+    from inference.training.detector_corners import measure
+    from inference.types import Detection
+
+    quad = np.array([[100, 100], [300, 110], [300, 170], [100, 160]], np.float32)
+
+    class Shifted:  # a detector whose corners are off by (dx, 0)
+        def __init__(self, dx):
+            self.dx = dx
+
+        def detect(self, frame):
+            q = quad + [self.dx, 0]
+            return [Detection((*q.min(0), *np.ptp(q, 0)), 0.9, q)]
+
+    frames = [(np.zeros((720, 1280), np.uint8), quad)] * 3
+    exact, off = measure(Shifted(0), frames), measure(Shifted(10), frames)
+    assert exact["recall"] == 1.0 and exact["corner_err_px_median"] == 0
+    assert off["corner_err_px_median"] == 10 and off["corner_err_pct_median"] == 5.0
+    assert measure(Shifted(400), frames)["found"] == 0  # no overlap: not found
