@@ -140,3 +140,24 @@ def test_corner_measure_scores_exact_and_shifted_corners():
     assert exact["recall"] == 1.0 and exact["corner_err_px_median"] == 0
     assert off["corner_err_px_median"] == 10 and off["corner_err_pct_median"] == 5.0
     assert measure(Shifted(400), frames)["found"] == 0  # no overlap: not found
+
+
+def test_threshold_sweep_counts_and_prefers_recall(tmp_path):
+    from inference.eval_data import LabelledImage, Plate
+    from inference.training.detector_threshold import choose, sweep
+    from inference.types import Detection
+
+    path = tmp_path / "a.jpg"
+    cv2.imwrite(str(path), np.zeros((40, 60, 3), np.uint8))
+    items = [LabelledImage(path, [Plate((10, 10, 20, 8))]) for _ in range(2)]
+
+    class Fixed:  # the plate at 0.35, a false positive at 0.5
+        def detect(self, image):
+            return [Detection((40, 30, 10, 5), 0.5), Detection((10, 10, 20, 8), 0.35)]
+
+    rows = {r["threshold"]: r for r in sweep(items, Fixed(), grid=(0.3, 0.4, 0.6))}
+    assert rows[0.3]["recall"] == 1.0 and rows[0.3]["fp_per_image"] == 1.0
+    assert rows[0.4]["recall"] == 0.0 and rows[0.4]["fp_per_image"] == 1.0
+    assert rows[0.6]["recall"] == 0.0 and rows[0.6]["fp_per_image"] == 0.0
+    assert choose(list(rows.values())) == 0.3
+    assert choose([{"threshold": 0.3, "f2": 0.8}, {"threshold": 0.4, "f2": 0.8}]) == 0.4
