@@ -57,24 +57,45 @@ def open_store(config: Any, data_dir: Path, kek: bytes):
 
 
 class StoreSink:
-    """ReadSink: the read is durable in the store, then the uplink checks it (hotlists → alert)."""
+    """ReadSink: the read is durable in the store, then the uplink checks it (hotlists → alert).
+
+    Writes go through a GroupWriter: reads handed over together (handle_many) or by several
+    threads at once share one transaction; each call returns once its reads are committed.
+    """
 
     def __init__(self, store: Any, on_read: Any = None, keep: int = 1000):
+        from storage.writer import GroupWriter
+
         self.store, self.on_read = store, on_read
+        self.writer = GroupWriter(store)
         self.count = 0
         self.recent: deque[str] = deque(maxlen=keep)  # in memory only, for the run summary
         self._lock = threading.Lock()  # the loop's workers deliver concurrently
 
     def handle(self, read: Any) -> None:
-        self.store.add_read(read)  # raises → the loop keeps the read and retries
+        self.handle_many([read])
+
+    def handle_many(self, reads: list) -> None:
+        """Store all of `reads` (durable on return; raises → none stored, the loop retries)."""
+        from storage.exc import DuplicateError
+
+        try:
+            self.writer.add(reads)
+        except DuplicateError:  # a retry after a commit whose caller saw an error: skip those
+            for read in reads:
+                try:
+                    self.writer.add(read)
+                except DuplicateError:
+                    logger.warning("read %s was already stored", read.read_id)
         with self._lock:
-            self.count += 1
-            self.recent.append(read.plate)
-        if self.on_read is not None:
-            try:  # the read is stored: a hotlist failure must not make the loop store it twice
-                self.on_read(read)
-            except Exception:
-                logger.exception("hotlist check failed for read %s", read.read_id)
+            self.count += len(reads)
+            self.recent.extend(r.plate for r in reads)
+        for read in reads:
+            if self.on_read is not None:
+                try:  # the read is stored: a hotlist failure must not make the loop store it twice
+                    self.on_read(read)
+                except Exception:
+                    logger.exception("hotlist check failed for read %s", read.read_id)
 
     def plates(self) -> list[str]:
         with self._lock:

@@ -24,6 +24,7 @@ NONCE_BYTES = 12
 _PLATE_CHARS = re.compile(r"[^A-Z0-9]")
 _PATTERN_OK = re.compile(r"^[A-Z0-9*?]+$")
 NGRAM = 3
+_MEMO_MAX = 1 << 16  # trigram tokens kept per unwrapped key (~5 MB at most)
 
 
 def normalise_plate(text: str) -> str:
@@ -48,6 +49,7 @@ class DataKey:
         self._aead = AESGCM(self.raw)
         self._exact = _subkey(self.raw, "blind-index/exact")
         self._ngram = _subkey(self.raw, "blind-index/ngram")
+        self._gram_memo: dict[str, int] = {}  # trigrams repeat across plates: HMAC each once
 
     def _aad(self, record_id: str, kind: str) -> bytes:
         return f"alpr1|{kind}|k{self.key_id}|p{self.period}|{record_id}".encode()
@@ -69,8 +71,13 @@ class DataKey:
         return hmac.digest(self._exact, normalise_plate(plate).encode(), "sha256")[:16]
 
     def ngram_token(self, gram: str) -> int:
-        return int.from_bytes(hmac.digest(self._ngram, gram.encode(), "sha256")[:8], "big",
-                              signed=True)
+        token = self._gram_memo.get(gram)
+        if token is None:
+            token = int.from_bytes(hmac.digest(self._ngram, gram.encode(), "sha256")[:8], "big",
+                                   signed=True)
+            if len(self._gram_memo) < _MEMO_MAX:
+                self._gram_memo[gram] = token
+        return token
 
     def ngram_tokens(self, plate: str) -> set[int]:
         return {self.ngram_token(g) for g in plate_ngrams(plate)}

@@ -116,12 +116,17 @@ class Store(Custody):
         self.add_reads([read])
 
     def add_reads(self, reads: Iterable[Read]) -> int:
-        """Store several reads in one transaction (one fsync): all or none. Returns the count."""
+        """Store several reads in one transaction (one fsync): all or none. Returns the count.
+
+        This is the group-commit primitive: every read of the batch is durable when it returns
+        (see storage.writer.GroupWriter for callers on several threads).
+        """
         batch = [(read, dumps(read_meta(read))) for read in reads]
+        if not batch:
+            return 0
         try:
             with self._tx("storing reads"):
-                for read, meta in batch:
-                    self._insert_read(read, meta)
+                self._insert_reads(batch)
                 if self._ring.over_budget() > 0:
                     self._ring.evict()
         except sqlite3.IntegrityError:
@@ -134,27 +139,38 @@ class Store(Custody):
         self._after_shred()
         return len(batch)
 
-    def _insert_read(self, read: Read, meta: bytes) -> None:
-        key = self._keys.current()
-        rid_text = read.read_id
-        sealed = key.seal(rid_text, "meta", meta)
-        crop = frame = None
-        if self.keep_images and read.crop_jpeg:
-            crop = key.seal(rid_text, "crop", read.crop_jpeg)
-        if self.keep_images and read.frame_jpeg:
-            frame = key.seal(rid_text, "frame", read.frame_jpeg)
-        nbytes = len(sealed) + len(crop or b"") + len(frame or b"") + ROW_OVERHEAD
+    def _insert_reads(self, batch: list[tuple[Read, bytes]]) -> None:
+        """Seal and insert a batch with one statement per table (call inside a transaction).
+
+        Row ids are assigned here (after the AUTOINCREMENT high-water mark, under the write
+        lock) so the reads and their index tokens can each go in one executemany.
+        """
         conn = self._database.conn
-        cur = conn.execute(
-            "INSERT INTO reads(read_id, key_id, captured, stored, nbytes, plate_tok, meta, crop, "
-            "frame) VALUES (?,?,?,?,?,?,?,?,?)",
-            (rid_text, key.key_id, read.first_seen_wall, self._clock(), nbytes,
-             key.plate_token(read.plate), sealed, crop, frame))
-        conn.executemany("INSERT OR IGNORE INTO ngrams(tok, rid) VALUES (?, ?)",
-                         [(t, cur.lastrowid) for t in key.ngram_tokens(read.plate)])
-        self._keys.adjust(key.key_id, 1)
-        self._database.bump("bytes", nbytes)
-        self._database.bump("reads", 1)
+        key, now = self._keys.current(), self._clock()
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='reads'").fetchone()
+        rid = row[0] if row else 0
+        rows, grams, total = [], [], 0
+        for read, meta in batch:
+            rid += 1
+            read_id = read.read_id
+            sealed = key.seal(read_id, "meta", meta)
+            crop = frame = None
+            if self.keep_images and read.crop_jpeg:
+                crop = key.seal(read_id, "crop", read.crop_jpeg)
+            if self.keep_images and read.frame_jpeg:
+                frame = key.seal(read_id, "frame", read.frame_jpeg)
+            nbytes = len(sealed) + len(crop or b"") + len(frame or b"") + ROW_OVERHEAD
+            total += nbytes
+            rows.append((rid, read_id, key.key_id, read.first_seen_wall, now, nbytes,
+                         key.plate_token(read.plate), sealed, crop, frame))
+            grams += [(t, rid) for t in key.ngram_tokens(read.plate)]
+        conn.executemany(
+            "INSERT INTO reads(rid, read_id, key_id, captured, stored, nbytes, plate_tok, meta, "
+            "crop, frame) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        conn.executemany("INSERT OR IGNORE INTO ngrams(tok, rid) VALUES (?, ?)", grams)
+        self._keys.adjust(key.key_id, len(batch))
+        self._database.bump("bytes", total)
+        self._database.bump("reads", len(batch))
 
     def add_alert(self, alert: Alert) -> None:
         """Store a hotlist hit (sealed under its read's key); it goes out before anything else."""
