@@ -126,8 +126,10 @@ class StoreService:
 
     name = "store"
 
-    def __init__(self, store: Any, *, closing: tuple = (), every_s: float = MAINTENANCE_S):
+    def __init__(self, store: Any, *, closing: tuple = (), every_s: float = MAINTENANCE_S,
+                 access_log_keep_s: float = 0.0):
         self.store, self.closing, self.every_s = store, closing, every_s
+        self.access_log_keep_s = access_log_keep_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sweeps = 0
@@ -145,6 +147,7 @@ class StoreService:
     def sweep(self) -> None:
         try:
             evicted, purged = self.store.enforce_budget(), self.store.purge_expired()
+            self.store.prune_access_log(self.access_log_keep_s)
             self.sweeps += 1
             if any(evicted.values()) or purged:
                 logger.info("store maintenance: evicted %s, purged %s", evicted, purged)
@@ -251,7 +254,9 @@ def compose(config: Any, data_dir: Path, parts: Any, *, console_port: int | None
             accounts = open_accounts(config, kek)
         except Exception as exc:
             reason = f"console accounts: {type(exc).__name__}: {exc}"
-    parts.services.insert(0, StoreService(store, closing=(accounts,) if accounts else ()))
+    parts.services.insert(0, StoreService(
+        store, closing=(accounts,) if accounts else (),
+        access_log_keep_s=config.storage.access_log_retention_days * 86400))
     health = HealthRef()
     try:
         uplink = _build_uplink(config, store, health)

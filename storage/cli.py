@@ -122,6 +122,15 @@ def _store(sub: argparse._SubParsersAction) -> None:
     stats = st_sub.add_parser("stats", help="bytes, counts, backlog (no ALPR data)")
     _store_args(stats, ctx=False)
     stats.set_defaults(func=_store_stats)
+    find = st_sub.add_parser("search", help="search reads (logged with its terms and purpose)")
+    _store_args(find)
+    find.add_argument("--plate", help="exact plate")
+    find.add_argument("--pattern", help="partial plate: * any run, ? one character")
+    find.add_argument("--since", help="ISO date/time (UTC)")
+    find.add_argument("--until", help="ISO date/time (UTC)")
+    find.add_argument("--hits-only", action="store_true", help="only reads with a hotlist alert")
+    find.add_argument("--limit", type=int, default=100)
+    find.set_defaults(func=_store_search)
     purge = st_sub.add_parser("purge", help="purge expired reads now and shred empty periods")
     _store_args(purge, ctx=False)
     purge.add_argument("--retention-after-ack-h", type=float, default=72)
@@ -293,6 +302,21 @@ def _release_list(args) -> int:
 def _store_stats(args) -> int:
     with _open(args) as store:
         print(json.dumps(store.stats(), indent=2, sort_keys=True))
+    return 0
+
+
+@_run
+def _store_search(args) -> int:
+    with _open(args) as store:
+        found = store.search_reads(_ctx(args), plate=args.plate, pattern=args.pattern,
+                                   since=_when(args.since), until=_when(args.until),
+                                   hits_only=args.hits_only, limit=args.limit)
+    for s in found:
+        seen = datetime.fromtimestamp(s.read.first_seen_wall, UTC).isoformat(timespec="seconds")
+        flags = ",".join(f for f, on in (("hit", s.hit), ("uplinked", s.uplinked),
+                                         ("held", s.held)) if on) or "-"
+        print(f"{seen}\t{s.read.plate}\t{s.read.confidence:.2f}\t{flags}\t{s.read.read_id}")
+    print(f"{len(found)} read(s)", file=sys.stderr)
     return 0
 
 

@@ -79,11 +79,16 @@ def test_data_key_seal_binds_kind_and_nonces_are_unique():
             k.open(rid, kind, blob)
 
 
-def test_pattern_trigrams():
-    assert PlatePattern.parse("7AB*").grams == {"^7A", "7AB"}
-    assert PlatePattern.parse("*123").grams == {"123", "23$"}
-    assert PlatePattern.parse("?AB12?").grams == {"AB1", "B12"}
-    assert PlatePattern.parse("7*").grams == frozenset()
+def test_plate_patterns_and_the_refusal_rule():
+    assert PlatePattern.parse("7ab-*").text == "7AB*"
+    assert PlatePattern.parse("1**9").text == "1*9"
+    ends = PlatePattern.parse("1*9")
+    assert ends.matches("1ABC239") and ends.matches("19") and not ends.matches("1ABC238")
+    fixed = PlatePattern.parse("?AB12?")
+    assert fixed.matches("7AB123") and not fixed.matches("7AB1234")
+    for degenerate in ("*", "?*", "???", "*?*"):
+        with pytest.raises(ValueError, match="no letter or digit"):
+            PlatePattern.parse(degenerate)
 
 
 def test_kek_file_permissions(tmp_path):

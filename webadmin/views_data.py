@@ -25,7 +25,7 @@ async def search(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     query = {k: v for k, v in request.query.items() if v}
     ctx = {"query": query, "reads": None, "title": "Search"}
-    if any(k in query for k in ("plate", "since", "until")):
+    if any(k in query for k in ("plate", "since", "until", "hits")):
         try:
             ctx["reads"] = data.search(svc, request[CTX], query)
         except data.QueryError as exc:
