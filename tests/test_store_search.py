@@ -153,3 +153,21 @@ def test_older_store_gets_its_plate_column_on_open(tmp_path):
     wal = tmp_path / "s.db-wal"
     raw = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     assert b"3OLD" not in raw and JPEG not in raw
+
+
+def test_console_search_passes_hits_only(tmp_path):
+    from types import SimpleNamespace
+
+    from webadmin import data
+
+    store = open_store(tmp_path / "s.db")
+    hit, miss = make_read("7ABC123"), make_read("7ABC124")
+    store.add_reads([hit, miss])
+    store.add_alert(Alert("a1", hit.read_id, hit.plate, hit.plate, hit.plate, "stolen-vehicle",
+                          "v1", 1, T0))
+    svc = SimpleNamespace(store=store, config=SimpleNamespace(
+        console=SimpleNamespace(search_max_results=500)))
+    assert len(data.search(svc, INVESTIGATOR, {"plate": "7AB*"})) == 2
+    found = data.search(svc, INVESTIGATOR, {"plate": "7AB*", "hits": "on"})
+    assert [r["read_id"] for r in found] == [hit.read_id] and found[0]["hit"]
+    store.close()
