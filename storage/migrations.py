@@ -148,6 +148,7 @@ INSERT INTO counters(name, value) VALUES ('bytes', 0), ('reads', 0), ('evicted_u
 
 # Partial-plate search moves from trigram tokens to the sealed plate column (storage/plates.py):
 # the tokens go (secure_delete zeroes their pages); Store.open fills the pages of older reads.
+# Indexes a new read does not need to touch are dropped or made partial (cheaper inserts).
 _PLATE_PAGES = """
 DROP TABLE ngrams;
 CREATE TABLE plate_pages (
@@ -161,6 +162,9 @@ CREATE TABLE plate_pages (
 CREATE INDEX plate_pages_key ON plate_pages(key_id);
 ALTER TABLE reads ADD COLUMN page INTEGER;
 CREATE INDEX reads_hit ON reads(captured) WHERE hit = 1;
+DROP INDEX reads_key;
+DROP INDEX reads_state_acked;
+CREATE INDEX reads_state_acked ON reads(state, acked) WHERE acked IS NOT NULL;
 INSERT INTO counters(name, value) SELECT 'plates_backfill', count(*) > 0 FROM reads;
 """
 
