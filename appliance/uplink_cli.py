@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from storage.cliargs import add_data_dir
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to `alpr`."""
@@ -76,7 +78,7 @@ def _register_hotlist(sub: argparse._SubParsersAction) -> None:
 
 
 def _key_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", default="/var/lib/alpr", help="unit data directory")
+    add_data_dir(p)
     p.add_argument("--pubkey", help="hotlist public key (default DATA_DIR/trust/hotlist.pub)")
     p.add_argument("--hotlist-dir", help="default DATA_DIR/hotlists")
 

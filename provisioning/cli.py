@@ -11,7 +11,8 @@ import shlex
 import sys
 from pathlib import Path
 
-DEFAULT_DATA_DIR = "/var/lib/alpr"
+from storage.cliargs import DEFAULT_DATA_DIR, add_data_dir
+
 BASE_RELEASE_FILE = Path("/opt/alpr/RELEASE")
 
 
@@ -27,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir",
-                   help=f"unit data directory (default: from --config, else {DEFAULT_DATA_DIR})")
+    add_data_dir(p, default=None,
+                 help=f"unit data directory (default: from --config, else {DEFAULT_DATA_DIR})")
     p.add_argument("--config", help="unit config file (gives data_dir and security settings)")
 
 
@@ -36,7 +37,7 @@ def _register_provision(sub: argparse._SubParsersAction) -> None:
     prov = sub.add_parser("provision", help="give this unit its keys, config and trust anchors")
     ps = prov.add_subparsers(dest="provision_command", required=True)
     init = ps.add_parser("init", help="generate keys, write config, trust anchors, first admin")
-    init.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    add_data_dir(init)
     init.add_argument("--config", help="config file to write (default DATA_DIR/alpr.toml)")
     init.add_argument("--unit-id", required=True)
     init.add_argument("--serial", required=True)
