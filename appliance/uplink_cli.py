@@ -199,7 +199,7 @@ def _manager(args: argparse.Namespace, tolerance: int = 1):
 
 
 def _hotlist_check(args: argparse.Namespace) -> int:
-    from appliance.hotlist.parse import HotlistError, load_signed
+    from provisioning.hotlist_format import HotlistError, load_signed
 
     mgr = _manager(args)
     try:
@@ -215,7 +215,7 @@ def _hotlist_check(args: argparse.Namespace) -> int:
 
 
 def _hotlist_install(args: argparse.Namespace) -> int:
-    from appliance.hotlist.parse import HotlistError
+    from provisioning.hotlist_format import HotlistError
 
     mgr = _manager(args)
     try:

@@ -1,8 +1,8 @@
 """Agency tools: hotlist signing in the uplink's detached-signature format."""
 
 from appliance.cli import main
-from appliance.hotlist.parse import load_signed, verify_signature
 from provisioning import agency, keys
+from provisioning.hotlist_format import load_signed, verify_signature
 
 
 def test_sign_hotlist_validates_then_signs(tmp_path, capsys):

@@ -22,7 +22,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from appliance.hotlist.matcher import Match, Matcher
-from appliance.hotlist.parse import Hotlist, HotlistError, RowError, load_signed
+from provisioning.hotlist_format import (
+    Hotlist,
+    HotlistError,
+    RowError,
+    load_signed,
+    sig_path_for,
+)
 from storage.types import Alert
 
 logger = logging.getLogger(__name__)
@@ -110,7 +116,7 @@ class HotlistManager:
         hl = load_signed(path, self.key, now=self.clock())
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            for src in (path.with_name(path.name + ".sig"), path):  # list last: it names the pair
+            for src in (sig_path_for(path), path):  # list last: it names the pair
                 _atomic_copy(src, self.directory / src.name)
             lists = dict(self.lists)
             lists[path.name] = hl
