@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.hotlist.manager import HotlistManager
+from appliance.uplink.sim import make_read
 from provisioning.hotlist_format import (
     HotlistError,
     load_signed,
@@ -18,7 +19,6 @@ from provisioning.hotlist_format import (
     sign_envelope,
     verify_signature,
 )
-from tests.uplink_helpers import make_read
 
 NOW = 1.8e9
 KEY = Ed25519PrivateKey.generate()

@@ -1,7 +1,8 @@
 """The one-way dependency rule, checked on the source: lower packages never import upper ones.
 
 storage and inference never import appliance or webadmin; provisioning does not reach into the
-unit's hotlist code (the shared file format lives in provisioning.hotlist_format).
+unit's hotlist code (the shared file format lives in provisioning.hotlist_format); benchmarks
+never import the test suite.
 """
 
 from __future__ import annotations
@@ -36,4 +37,11 @@ def imported_modules(package: str) -> dict[str, set[str]]:
 def test_lower_packages_do_not_import_upper_ones(package, forbidden):
     bad = [f"{mod} imports {name}" for mod, names in imported_modules(package).items()
            for name in names if any(name == f or name.startswith(f + ".") for f in forbidden)]
+    assert not bad, bad
+
+
+def test_benchmarks_do_not_import_tests():
+    test_modules = {p.stem for p in (ROOT / "tests").glob("*.py")}
+    bad = [f"{mod} imports {name}" for mod, names in imported_modules("bench").items()
+           for name in names if name.split(".")[0] in {"tests", *test_modules}]
     assert not bad, bad

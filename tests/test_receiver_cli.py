@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from appliance.cli import main
 from appliance.uplink.push import Pusher
 from appliance.uplink.receiver.db import ReceiverDB
+from appliance.uplink.sim import make_read, make_unit
 from tests.test_hotlist_lists import CSV, KEY, write_signed
-from tests.uplink_helpers import make_read, make_unit
 
 
 def _free_port():
