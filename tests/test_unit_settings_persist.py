@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
-from aiohttp.test_utils import TestServer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from gpiozero import Device
-from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from appliance.capture.overrides import FILE_NAME, OverridesError, load_overrides
 from appliance.config import AlprConfig
@@ -20,19 +15,9 @@ from appliance.config.capture import CaptureConfig
 from appliance.config.gpio import GpioConfig
 from appliance.sources.synthetic import SyntheticSource
 from appliance.unit import Unit, UnitParts
-from storage.accounts import AccountStore
 from storage.types import AccessContext
-from tests.capture_fakes import ListSink, TrackingRecognizer
-from tests.console_support import (
-    Console,
-    cheap_hasher,
-    client,
-    hotlist_status,
-    make_config,
-    open_store,
-)
-from webadmin.app import create_app
-from webadmin.tls import server_context
+from tests.capture_fakes import ListSink, TrackingRecognizer, wait_for
+from tests.console_support import client, open_store, start_console
 
 W, H = 320, 240
 AUDIT = AccessContext("auditor-test", "Example PD", "auditor", "audit: settings")
@@ -45,42 +30,16 @@ def config() -> AlprConfig:
         gpio=GpioConfig(illuminator_mode="off", ir_min_dwell_s=0))
 
 
-@pytest.fixture
-def factory():
-    factory = MockFactory(pin_class=MockPWMPin)
-    yield factory
-    factory.reset()
-    Device.pin_factory = None
-
-
 def make_unit(data_dir, factory) -> Unit:
     parts = UnitParts(source=SyntheticSource(W, H, 20, pace=True),
                       recognizer=TrackingRecognizer(every=3), sink=ListSink(), pin_factory=factory)
     return Unit(config(), data_dir=data_dir, parts=parts)
 
 
-def wait_for(predicate, timeout_s: float = 10.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.02)
-    pytest.fail("condition not reached in time")
-
-
 async def put_settings(tmp_path, unit: Unit, changes: dict):
     """A technician changes settings through the console's API; (status, body, access log)."""
-    cfg = make_config(tmp_path)
-    accounts = AccountStore.open(tmp_path / "accounts.db", hasher=cheap_hasher(),
-                                 seal_key=b"k" * 32)
     store = open_store(tmp_path)
-    app = create_app(cfg, store=store, accounts=accounts, health_provider=unit.health,
-                     snapshot_provider=unit.live_frame, hotlist_status=hotlist_status,
-                     camera_control=unit.camera_control,
-                     evidence_signer=Ed25519PrivateKey.generate())
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server(ssl=server_context(tmp_path, cfg.console, "pole-7"))
-    console = Console(server, accounts, store, unit.camera_control, cfg)
+    console = await start_console(tmp_path, store, unit=unit)
     try:
         headers, _ = console.session(console.user("tec", "technician"))
         async with client() as http:
@@ -89,8 +48,8 @@ async def put_settings(tmp_path, unit: Unit, changes: dict):
                 status, body = resp.status, await resp.json()
         return status, body, store.access_log(AUDIT)
     finally:
-        await server.close()
-        accounts.close()
+        await console.server.close()
+        console.accounts.close()
         store.close()
 
 
