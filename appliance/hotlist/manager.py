@@ -9,9 +9,6 @@ a read being matched never sees half a list.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -29,6 +26,7 @@ from provisioning.hotlist_format import (
     load_signed,
     sig_path_for,
 )
+from provisioning.keys import write_file_atomic
 from storage.types import Alert
 
 logger = logging.getLogger(__name__)
@@ -166,13 +164,5 @@ class HotlistManager:
 
 
 def _atomic_copy(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Copy a verified list (or its signature) in: temp file, fsync, rename, directory fsync."""
+    write_file_atomic(dst, src.read_bytes(), mode=0o600)
