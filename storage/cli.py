@@ -8,14 +8,12 @@ and holds) case, and is written to the access log like a console access.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-DEFAULT_DATA_DIR = os.environ.get("ALPR_DATA_DIR", "/var/lib/alpr")
+from storage.cliargs import add_data_dir, add_who
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,17 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _store_args(p: argparse.ArgumentParser, *, ctx: bool = True, case: bool = False) -> None:
-    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="unit data directory (%(default)s)")
+    add_data_dir(p)
     p.add_argument("--db", help="store file (default DATA_DIR/store.db)")
     p.add_argument("--kek", default="keys/kek.bin",
                    help="KEK file relative to DATA_DIR, or credential:NAME (%(default)s)")
     p.add_argument("--agency", help="agency that owns the unit (for release checks)")
     if ctx:
-        p.add_argument("--user", default=os.environ.get("SUDO_USER") or getpass.getuser())
-        p.add_argument("--organisation", required=True, help="the user's organisation")
-        p.add_argument("--role", default="admin")
-        p.add_argument("--purpose", required=True, help="why (recorded in the access log)")
-        p.add_argument("--case", required=case, help="case number")
+        add_who(p, case_required=case)
 
 
 def _evidence(sub: argparse._SubParsersAction) -> None:
