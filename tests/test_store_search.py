@@ -171,3 +171,42 @@ def test_console_search_passes_hits_only(tmp_path):
     found = data.search(svc, INVESTIGATOR, {"plate": "7AB*", "hits": "on"})
     assert [r["read_id"] for r in found] == [hit.read_id] and found[0]["hit"]
     store.close()
+
+
+def test_a_first_version_store_is_migrated_and_its_plates_indexed(tmp_path):
+    """A file made by migration 0001 (trigram tokens, no plate column) opens, loses its
+    tokens and gets its plate pages from the sealed metadata."""
+    from storage.codec import dumps, read_meta
+    from storage.db import Database, connect
+    from storage.keyring import KeyRing
+    from storage.migrations import MIGRATIONS, migrate
+
+    path = tmp_path / "s.db"
+    conn = connect(path)
+    migrate(conn, MIGRATIONS[:1])
+    db = Database(conn)
+    keys = KeyRing(db, KEK, Clock(), DAY)
+    old = [make_read(f"6OLD{i:03d}", t=T0 + i) for i in range(3)]
+    with db.tx("storing reads the first version's way"):
+        key = keys.current()
+        for i, read in enumerate(old, 1):
+            conn.execute(
+                "INSERT INTO reads(read_id, key_id, captured, stored, nbytes, plate_tok, meta) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (read.read_id, key.key_id, read.first_seen_wall, T0, 500,
+                 key.plate_token(read.plate),
+                 key.seal(read.read_id, "meta", dumps(read_meta(read)))))
+            conn.execute("INSERT INTO ngrams(tok, rid) VALUES (?, ?)", (1000 + i, i))
+        keys.adjust(key.key_id, len(old))
+        db.bump("reads", len(old))
+        db.bump("bytes", 500 * len(old))
+    conn.close()
+    store = open_store(path)
+    found = store.search_reads(INVESTIGATOR, pattern="6OLD*", limit=10)
+    assert [s.read.plate for s in found] == ["6OLD002", "6OLD001", "6OLD000"]
+    tables = {r[0] for r in store._database.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "ngrams" not in tables and "plate_pages" in tables
+    store.add_read(make_read("6OLD999"))  # row ids continue after the old ones
+    assert len(store.search_reads(INVESTIGATOR, pattern="6OLD*", limit=10)) == 4
+    store.close()
