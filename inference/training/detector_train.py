@@ -6,6 +6,7 @@ seeds are fixed, TensorFlow runs single-threaded, and samples are drawn from one
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -16,7 +17,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"  # 1.1: stage 2 (--resume) on top of the 1.0 run
 
 
 @dataclass
@@ -204,6 +205,7 @@ def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
         sampler, n_scenes, n_crops = build_sampler(cfg, renderer)
         model, train_info = fit(cfg, sampler, tf)
     paths = export(cfg, model, tf)
+    manifest_path = cfg.out / "detector.manifest.json"
     extra = {"architecture": "centre-heatmap FCN, depthwise-separable backbone + FPN to stride 4, "
                              "grayscale letterboxed input",
              "stride": 4, "default_threshold": cfg.threshold,
@@ -213,7 +215,11 @@ def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
                       "synthetic_renderer": renderer is not None,
                       "split": "inference.eval_data.scene_split (val: RobertLucian videos "
                                "dayride_type1_002/003, open-lpr val list, 1 in 5 br by hash)"}}
-    manifest_path = cfg.out / "detector.manifest.json"
+    if export_only and manifest_path.exists():  # keep the record of the run that trained it
+        prior = json.loads(manifest_path.read_text())
+        extra["training"] = {**prior.get("training", {}), "threshold": cfg.threshold,
+                             "exported_from": train_info["from_checkpoint"]}
+        extra["data"] = prior.get("data", extra["data"])
     manifest = write_manifest(manifest_path, "detector", VERSION, paths, **extra)
     manifest["validation"] = validate(cfg, paths, manifest)
     manifest = write_manifest(manifest_path, "detector", VERSION, paths,
