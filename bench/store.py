@@ -56,8 +56,9 @@ def make_read(rng: random.Random, t: float, crop: bytes | None) -> Read:
                 crop, None, {"model": "bench"})
 
 
-def open_store(path: Path, budget: int = 2**62, clock=time.time, sync: str = "FULL") -> Store:
-    return Store.open(path, KEK, budget_bytes=budget, retention_after_ack_s=3 * DAY,
+def open_store(path: Path, budget: int = 2**62, clock=time.time, sync: str = "FULL",
+               kek: bytes = KEK) -> Store:
+    return Store.open(path, kek, budget_bytes=budget, retention_after_ack_s=3 * DAY,
                       max_retention_s=30 * DAY, period_s=DAY, clock=clock, synchronous=sync)
 
 
@@ -163,13 +164,19 @@ PATTERNS = ("7AB*", "*123", "?ABC12?", "1*9", "7*", "??A*", "*A*")
 def _search_store(path: Path, n: int) -> Store:
     """A store of n reads (no images) over 10 daily periods; reused when `path` has them."""
     clock = [1_700_000_000.0 + 10 * DAY]
-    if path.exists():
-        store = open_store(path, clock=lambda: clock[0], sync="NORMAL")
+    kek_file = path.with_name(path.name + ".kek")  # a reused store needs the key it was built with
+    if path.exists() and kek_file.exists():
+        store = open_store(path, clock=lambda: clock[0], sync="NORMAL", kek=kek_file.read_bytes())
         if store.stats()["reads"] == n:
             print(f"reusing {path} ({n} reads)", file=sys.stderr)
             return store
         store.close()
-        path.unlink()
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    kek_file.unlink(missing_ok=True)
+    fd = os.open(kek_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(KEK)
     store = open_store(path, clock=lambda: clock[0], sync="NORMAL")
     rng = random.Random(2)
     chunk, t_build = 20_000, time.perf_counter()
