@@ -60,35 +60,72 @@ US_PATTERNS: dict[str, tuple[str, ...]] = {
     "US-IN": ("DDDLLL", "DDDLL"),
     "US-MI": ("LLLDDDD", "DLLLDD"),
     "US-WA": ("LLLDDDD", "DDDLLL"),
+    "US-PA": ("LLLDDDD",),
+    "US-OH": ("LLLDDDD", "LLDDDD"),
+    "US-GA": ("LLLDDDD", "DDDLLL"),
+    "US-NC": ("LLLDDDD", "LLLDDD"),
+    "US-VA": ("LLLDDDD", "LLLDDD"),
+    "US-AZ": ("LLLDDDD", "LLLDDD"),
+    "US-MO": ("LLDLDL", "LLDDDL"),
+    "US-CO": ("LLLLDD", "DDDLLL", "LLLDDD"),
+    "US-AL": ("DDLDDDD", "DLDDDDD"),
+    "US-UT": ("LDDDLL", "DDDLLL"),
+    "US-OR": ("DDDLLL", "LLLDDD"),
+    "US-DE": ("DDDDDD", "DDDDD"),
     "US-GEN": ("LLLDDDD", "LLLDDD", "DDDLLL", "LLDDDD", "DDDDLL", "LLLLDDD", "DLLDDD"),
 }
+
+def _german() -> tuple[str, ...]:
+    """District (1-3 letters) + 1-2 letters, then 1-4 digits, at most 8 characters; the
+    commonest shapes first."""
+    common = ("LLDDDD", "LLLDDDD", "LLDDD", "LLLDDD", "LLLLDDD", "LLLLDDDD", "LDDDD", "LLDD")
+    rest = tuple("L" * n + "D" * d for n in range(2, 6) for d in range(1, 5) if n + d <= 8)
+    return common + tuple(p for p in rest if p not in common)
+
+
 EU_PATTERNS: dict[str, tuple[str, ...]] = {
-    "EU-DE": ("LLDDDD", "LLLDDDD", "LLDDD", "LLLDDD", "LLLLDDD", "LLLLDDDD", "LDDDD", "LLDD"),
+    "EU-DE": _german(),
     "EU-FR": ("LLDDDLL",),
     "EU-IT": ("LLDDDLL",),
     "EU-ES": ("DDDDLLL",),
-    "EU-NL": ("LLDDDL", "DDLLLD", "DLLLDD", "LDDDLL", "LLLDDL", "DLLDDD"),
+    "EU-NL": ("LLDDDL", "DDLLLD", "DLLLDD", "LDDDLL", "LLLDDL", "DLLDDD", "LLDDLL", "DDLLDD",
+              "DDDDLL", "LLDDDD"),
     "EU-PL": ("LLDDDDD", "LLLDDDD", "LLLDDLL"),
     "EU-RO": ("LDDLLL", "LDDDLLL", "LLDDLLL"),
-    "EU-UK": ("LLDDLLL",),
+    "EU-UK": ("LLDDLLL", "LDDDLLL", "LLLDDDL"),
     "EU-BE": ("DLLLDDD",),
     "EU-PT": ("LLDDLL", "DDLLDD"),
     "EU-AT": ("LDDDDL", "LLDDDL", "LDDDLL"),
     "EU-CZ": ("DLDDDDD", "DLLDDDD"),
     "EU-SE": ("LLLDDD", "LLLDDL"),
+    "EU-DK": ("LLDDDDD",),
+    "EU-NO": ("LLDDDDD",),
+    "EU-FI": ("LLLDDD", "LLDDD"),
+    "EU-HU": ("LLLDDD", "LLLLDDD"),
+    "EU-GR": ("LLLDDDD",),
+    "EU-HR": ("LLDDDLL", "LLDDDDLL"),
+    "EU-SK": ("LLDDDLL",),
+    "EU-BG": ("LLDDDDLL",),
+    "EU-LT": ("LLLDDD",),
+    "EU-LV": ("LLDDDD",),
+    "EU-EE": ("DDDLLL",),
+    "EU-LU": ("LLDDDD",),
+    "EU-IE": ("DDDLDDDDD", "DDLLDDDD", "DDDLLDDDD", "DDLDDDD"),
 }
 OTHER_PATTERNS: dict[str, tuple[str, ...]] = {
-    "BR": ("LLLDDDD", "LLLDLDD"),  # old grey plates and Mercosul
+    "BR": ("LLLDDDD", "LLLDLDD"),  # old grey plates (LLL-9999) and Mercosur (LLL9L99)
 }
-REGION_FAMILIES = ("us", "eu", "auto")
+REGION_FAMILIES = ("us", "eu", "br", "auto")
 
 
 def patterns_for(region: str) -> dict[str, tuple[str, ...]]:
-    """Patterns for `region` ("us", "eu", "auto" = all, or one code such as "US-CA")."""
+    """Patterns for `region` ("us", "eu", "br", "auto" = all, or one code such as "US-CA")."""
     if region == "us":
         return US_PATTERNS
     if region == "eu":
         return EU_PATTERNS
+    if region == "br":
+        return OTHER_PATTERNS
     if region == "auto":
         return {**US_PATTERNS, **EU_PATTERNS, **OTHER_PATTERNS}
     for table in (US_PATTERNS, EU_PATTERNS, OTHER_PATTERNS):
