@@ -128,18 +128,31 @@ class PlateRecognizer:
 
     def _read_one(self, image: np.ndarray, det: Detection) -> PlateReading | None:
         """Read the first view; when unsure, the others too, and keep the most plausible."""
-        best: tuple[float, PlateReading] | None = None
+        readings: list[PlateReading] = []
         for i, view in enumerate(self.views):
             if i == 1:
-                if best is not None and not self._unsure(best[1]):
+                if readings and not self._unsure(readings[0]):
                     break
                 self.second_looks += 1
             reading = self._read_view(image, det, view)
             if reading is not None:
-                key = _plausibility(reading)
-                if best is None or key > best[0]:
-                    best = (key, reading)
-        return best[1] if best else None
+                readings.append(reading)
+        if len(readings) < 2:
+            return readings[0] if readings else None
+        best = max(readings, key=lambda r: _plausibility(r.candidates[0]))
+        return PlateReading(det, best.ocr, self._merged(best, readings))
+
+    def _merged(self, best: PlateReading, readings: list[PlateReading]) -> tuple[Candidate, ...]:
+        """The best view's top candidate, then every view's others by plausibility (one each):
+        hotlist matching gets the alternatives of both cuts."""
+        first = best.candidates[0]
+        rest: dict[str, Candidate] = {}
+        for c in (c for r in readings for c in r.candidates):
+            if c.text != first.text and (c.text not in rest or
+                                         c.confidence > rest[c.text].confidence):
+                rest[c.text] = c
+        ordered = sorted(rest.values(), key=_plausibility, reverse=True)
+        return (first, *ordered[: self.top_n - 1])
 
     def _unsure(self, r: PlateReading) -> bool:
         return (r.candidates[0].confidence < self.second_look_below
@@ -224,10 +237,9 @@ class PlateRecognizer:
                 close()
 
 
-def _plausibility(r: PlateReading) -> float:
-    """Log-probability of the best candidate, plus the format bonus when it fits a pattern."""
-    best = r.candidates[0]
-    return math.log(max(best.confidence, 1e-12)) + (formats.PATTERN_BONUS if best.region else 0.0)
+def _plausibility(c: Candidate) -> float:
+    """Log-probability of a candidate, plus the format bonus when it fits a pattern."""
+    return math.log(max(c.confidence, 1e-12)) + (formats.PATTERN_BONUS if c.region else 0.0)
 
 
 def build_recognizer(config) -> PlateRecognizer:

@@ -68,6 +68,7 @@ def test_unsure_first_view_gets_a_second_look_and_the_surer_reading_wins():
     image = np.random.default_rng(0).integers(0, 255, (200, 400, 3), np.uint8)
     (r,) = rec.read_detections(image, [Detection(box_of(QUAD), 0.9, QUAD)])
     assert r.text == "OKM2371"
+    assert [c.text for c in r.candidates][:2] == ["OKM2371", "KM237"]  # both cuts' readings
     assert rec.second_looks == 1 and len(reader.crops) == 2
     assert not np.array_equal(reader.crops[0], reader.crops[1])  # two different cuts
 
