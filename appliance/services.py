@@ -57,24 +57,45 @@ def open_store(config: Any, data_dir: Path, kek: bytes):
 
 
 class StoreSink:
-    """ReadSink: the read is durable in the store, then the uplink checks it (hotlists → alert)."""
+    """ReadSink: the read is durable in the store, then the uplink checks it (hotlists → alert).
+
+    Writes go through a GroupWriter: reads handed over together (handle_many) or by several
+    threads at once share one transaction; each call returns once its reads are committed.
+    """
 
     def __init__(self, store: Any, on_read: Any = None, keep: int = 1000):
+        from storage.writer import GroupWriter
+
         self.store, self.on_read = store, on_read
+        self.writer = GroupWriter(store)
         self.count = 0
         self.recent: deque[str] = deque(maxlen=keep)  # in memory only, for the run summary
         self._lock = threading.Lock()  # the loop's workers deliver concurrently
 
     def handle(self, read: Any) -> None:
-        self.store.add_read(read)  # raises → the loop keeps the read and retries
+        self.handle_many([read])
+
+    def handle_many(self, reads: list) -> None:
+        """Store all of `reads` (durable on return; raises → none stored, the loop retries)."""
+        from storage.exc import DuplicateError
+
+        try:
+            self.writer.add(reads)
+        except DuplicateError:  # a retry after a commit whose caller saw an error: skip those
+            for read in reads:
+                try:
+                    self.writer.add(read)
+                except DuplicateError:
+                    logger.warning("read %s was already stored", read.read_id)
         with self._lock:
-            self.count += 1
-            self.recent.append(read.plate)
-        if self.on_read is not None:
-            try:  # the read is stored: a hotlist failure must not make the loop store it twice
-                self.on_read(read)
-            except Exception:
-                logger.exception("hotlist check failed for read %s", read.read_id)
+            self.count += len(reads)
+            self.recent.extend(r.plate for r in reads)
+        for read in reads:
+            if self.on_read is not None:
+                try:  # the read is stored: a hotlist failure must not make the loop store it twice
+                    self.on_read(read)
+                except Exception:
+                    logger.exception("hotlist check failed for read %s", read.read_id)
 
     def plates(self) -> list[str]:
         with self._lock:
@@ -105,8 +126,10 @@ class StoreService:
 
     name = "store"
 
-    def __init__(self, store: Any, *, closing: tuple = (), every_s: float = MAINTENANCE_S):
+    def __init__(self, store: Any, *, closing: tuple = (), every_s: float = MAINTENANCE_S,
+                 access_log_keep_s: float = 0.0):
         self.store, self.closing, self.every_s = store, closing, every_s
+        self.access_log_keep_s = access_log_keep_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sweeps = 0
@@ -124,6 +147,7 @@ class StoreService:
     def sweep(self) -> None:
         try:
             evicted, purged = self.store.enforce_budget(), self.store.purge_expired()
+            self.store.prune_access_log(self.access_log_keep_s)
             self.sweeps += 1
             if any(evicted.values()) or purged:
                 logger.info("store maintenance: evicted %s, purged %s", evicted, purged)
@@ -230,7 +254,9 @@ def compose(config: Any, data_dir: Path, parts: Any, *, console_port: int | None
             accounts = open_accounts(config, kek)
         except Exception as exc:
             reason = f"console accounts: {type(exc).__name__}: {exc}"
-    parts.services.insert(0, StoreService(store, closing=(accounts,) if accounts else ()))
+    parts.services.insert(0, StoreService(
+        store, closing=(accounts,) if accounts else (),
+        access_log_keep_s=config.storage.access_log_retention_days * 86400))
     health = HealthRef()
     try:
         uplink = _build_uplink(config, store, health)

@@ -17,6 +17,7 @@ from typing import Any
 
 from appliance.capture.live import CameraControl, LiveFrame
 from appliance.capture.loop import CaptureLoop, ReadSink
+from appliance.capture.overrides import apply_saved, overrides_path, save_overrides
 from appliance.capture.sdnotify import Notifier, Watchdog, watchdog_interval
 from appliance.capture.sinks import MemorySink
 from appliance.capture.system import ClockStatus, cpu_temperature, disk_free, temperatures
@@ -90,8 +91,15 @@ class Unit:
         self.recognizer: Recognizer | None = None
         self.sink: ReadSink = self.parts.sink or MemorySink()
         self.devices: Any = None
-        # Live camera/IR settings; bound to the source and illuminator once capture is built.
-        self.camera_control = CameraControl(config)
+        # Console live settings saved in data_dir win over the config file (docs/decisions.md);
+        # a bad settings file is reported and ignored. Bound to source/illuminator at build.
+        self.config, problem = apply_saved(config, self.data_dir)
+        self.restored_settings = self.config is not config
+        if problem:
+            self.warnings.append(problem)
+        path = overrides_path(self.data_dir)
+        self.camera_control = CameraControl(
+            self.config, persist=lambda new: save_overrides(path, config, new))
         self.watchdog: Watchdog | None = None
         self.started_mono: float | None = None
         self.led_status: str | None = None
@@ -156,8 +164,8 @@ class Unit:
                                 max_frames=self.max_frames,
                                 light_input=self.config.gpio.ir_auto_input)
         self._wire_devices()
-        self.camera_control.source = self.source
-        self.camera_control.illuminator = getattr(self.devices, "illuminator", None)
+        self.camera_control.bind(self.source, getattr(self.devices, "illuminator", None),
+                                 push=self.restored_settings and self.parts.source is not None)
         self.loop.start()
 
     def _wire_devices(self) -> None:

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from storage.cliargs import add_data_dir
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to `alpr`."""
@@ -76,7 +78,7 @@ def _register_hotlist(sub: argparse._SubParsersAction) -> None:
 
 
 def _key_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", default="/var/lib/alpr", help="unit data directory")
+    add_data_dir(p)
     p.add_argument("--pubkey", help="hotlist public key (default DATA_DIR/trust/hotlist.pub)")
     p.add_argument("--hotlist-dir", help="default DATA_DIR/hotlists")
 
@@ -191,38 +193,43 @@ def _manager(args: argparse.Namespace, tolerance: int = 1):
 
     data = Path(args.data_dir)
     key_path = Path(args.pubkey) if args.pubkey else data / "trust" / "hotlist.pub"
-    key = load_public_key(key_path.read_bytes())
+    try:
+        key = load_public_key(key_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: hotlist key {key_path}: {exc}") from None
     return HotlistManager(Path(args.hotlist_dir) if args.hotlist_dir else data / "hotlists", key,
                           tolerance=tolerance)
 
 
+def _refused(exc, note: str = "") -> int:
+    """Print a refused list's problems, one per line (HotlistError.errors), status 1."""
+    print(f"{exc.name}: REFUSED{note}", file=sys.stderr)
+    for err in exc.errors:
+        print(f"  {err}", file=sys.stderr)
+    return 1
+
+
 def _hotlist_check(args: argparse.Namespace) -> int:
-    from appliance.hotlist.parse import HotlistError, load_signed
+    from provisioning.hotlist_format import HotlistError, load_signed
 
     mgr = _manager(args)
     try:
         hl = load_signed(args.file, mgr.key, now=time.time())
     except HotlistError as exc:
-        print(f"{exc.name}: REFUSED", file=sys.stderr)
-        for err in exc.errors:
-            print(f"  {err}", file=sys.stderr)
-        return 1
+        return _refused(exc)
     print(f"{hl.name}: OK version {hl.version}, {len(hl.entries)} entries "
           f"({hl.expired_skipped} expired skipped) {json.dumps(hl.categories)}")
     return 0
 
 
 def _hotlist_install(args: argparse.Namespace) -> int:
-    from appliance.hotlist.parse import HotlistError
+    from provisioning.hotlist_format import HotlistError
 
     mgr = _manager(args)
     try:
         hl = mgr.install(args.file)
     except HotlistError as exc:
-        print(f"{exc.name}: REFUSED, nothing installed", file=sys.stderr)
-        for err in exc.errors:
-            print(f"  {err}", file=sys.stderr)
-        return 1
+        return _refused(exc, ", nothing installed")
     print(f"installed {hl.name} version {hl.version} ({len(hl.entries)} entries) "
           f"into {mgr.directory}")
     return 0

@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 from appliance.hotlist.manager import HotlistManager  # noqa: E402
 from appliance.uplink.push import Pusher  # noqa: E402
 from appliance.uplink.receiver.db import ReceiverDB  # noqa: E402
+from appliance.uplink.sim import make_read, make_unit  # noqa: E402
 from appliance.uplink.tlsutil import make_self_signed  # noqa: E402
-from tests.uplink_helpers import make_read, make_unit  # noqa: E402
 
 BATCH = 100
 

@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from appliance.hotlist.matcher import Matcher  # noqa: E402
-from appliance.hotlist.model import HotlistEntry, confusion_key  # noqa: E402
+from appliance.hotlist.model import confusion_key  # noqa: E402
+from provisioning.hotlist_format import HotlistEntry  # noqa: E402
 
 N_ENTRIES = 100_000
 N_READS = 2_000

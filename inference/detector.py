@@ -124,8 +124,10 @@ def order_corners(pts: np.ndarray) -> np.ndarray:
     pts = np.asarray(pts, np.float32).reshape(4, 2)
     c = pts.mean(0)
     ang = np.arctan2(pts[:, 1] - c[1], pts[:, 0] - c[0])
-    pts = pts[np.argsort(ang)]  # clockwise in image coordinates, starting near -pi (left)
-    start = np.argmin(pts.sum(1))  # top-left has the smallest x + y
+    pts = pts[np.argsort(ang)]  # clockwise in image coordinates
+    # The top edge runs left to right: of the four clockwise edges it has the largest x extent.
+    # (Smallest x + y picks the wrong corner once a short plate is tilted near 45 degrees.)
+    start = np.argmax(np.roll(pts, -1, axis=0)[:, 0] - pts[:, 0])
     return np.roll(pts, -start, axis=0)
 
 

@@ -8,7 +8,6 @@ Units get only the ``.pub`` files (``alpr provision init --agency-keys DIR`` rea
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import time
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioning import enrol, keys
 from provisioning.exc import ProvisioningError
+from provisioning.hotlist_format import parse, sig_path_for, sign_envelope
 
 logger = logging.getLogger(__name__)
 
@@ -71,13 +71,11 @@ def sign_hotlist(directory: str | os.PathLike, hotlist: str | os.PathLike,
     ``FILE.sig`` unless ``out`` says otherwise. A list the unit would refuse (a bad row, a
     personal-data column) is refused here, before it is signed. Returns (sig path, parsed list).
     """
-    from appliance.hotlist.parse import parse  # noqa: PLC0415 (uplink helper's format)
-
     path = Path(hotlist)
     data = path.read_bytes()
     parsed = parse(path.name, data, now=time.time())  # HotlistError lists every bad row
-    sig = base64.b64encode(load_agency_key(directory, "hotlist").sign(data)) + b"\n"
-    sig_path = Path(out) if out else path.with_name(path.name + ".sig")
+    sig = sign_envelope(data, load_agency_key(directory, "hotlist"))
+    sig_path = Path(out) if out else sig_path_for(path)
     keys.write_file_atomic(sig_path, sig, mode=0o644)
     logger.info("signed hotlist %s version %s (%d entries)", path.name, parsed.version,
                 len(parsed.entries))

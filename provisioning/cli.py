@@ -6,12 +6,14 @@ Parsers only at import; cryptography and the rest load inside the handlers.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shlex
 import sys
 from pathlib import Path
 
-DEFAULT_DATA_DIR = "/var/lib/alpr"
+from storage.cliargs import DEFAULT_DATA_DIR, add_data_dir
+
 BASE_RELEASE_FILE = Path("/opt/alpr/RELEASE")
 
 
@@ -27,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir",
-                   help=f"unit data directory (default: from --config, else {DEFAULT_DATA_DIR})")
+    add_data_dir(p, default=None,
+                 help=f"unit data directory (default: from --config, else {DEFAULT_DATA_DIR})")
     p.add_argument("--config", help="unit config file (gives data_dir and security settings)")
 
 
@@ -36,7 +38,7 @@ def _register_provision(sub: argparse._SubParsersAction) -> None:
     prov = sub.add_parser("provision", help="give this unit its keys, config and trust anchors")
     ps = prov.add_subparsers(dest="provision_command", required=True)
     init = ps.add_parser("init", help="generate keys, write config, trust anchors, first admin")
-    init.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    add_data_dir(init)
     init.add_argument("--config", help="config file to write (default DATA_DIR/alpr.toml)")
     init.add_argument("--unit-id", required=True)
     init.add_argument("--serial", required=True)
@@ -137,6 +139,19 @@ def _errors():
     return (ProvisioningError, ConfigError, OSError)
 
 
+def _handled(*extra: type[Exception]):
+    """Run a handler; an expected error (``_errors()`` and ``extra``) is one line and status 1."""
+    def wrap(func):
+        @functools.wraps(func)
+        def run(args: argparse.Namespace) -> int:
+            try:
+                return func(args)
+            except (*_errors(), *extra) as exc:
+                return _fail(exc)
+        return run
+    return wrap
+
+
 def _read_json(path: str, what: str):
     from provisioning import signing  # noqa: PLC0415
     return signing.load_json(Path(path).read_bytes(), f"{what} {path}")
@@ -144,6 +159,7 @@ def _read_json(path: str, what: str):
 
 # --- provision --------------------------------------------------------------------------------
 
+@_handled()
 def _provision_init(args: argparse.Namespace) -> int:
     from provisioning.provision import ProvisionSpec, provision  # noqa: PLC0415
     spec = ProvisionSpec(
@@ -154,10 +170,7 @@ def _provision_init(args: argparse.Namespace) -> int:
         console_hostnames=tuple(args.console_host or ("localhost",)),
         console_ips=tuple(args.console_ip or ("127.0.0.1",)),
         mgmt_nets=tuple(args.mgmt_net or ()), server_addrs=tuple(args.server_addr or ()))
-    try:
-        result = provision(spec)
-    except _errors() as exc:
-        return _fail(exc)
+    result = provision(spec)
     print(f"config written:      {result.config_file}")
     print(f"enrolment request:   {result.request_file}  (send it to the agency)")
     print(f"identity:            {result.request['identity_fingerprint']}")
@@ -167,51 +180,43 @@ def _provision_init(args: argparse.Namespace) -> int:
     return 0
 
 
+@_handled()
 def _provision_enroll(args: argparse.Namespace) -> int:
     from provisioning import enrol  # noqa: PLC0415
-    try:
-        config, data_dir = _context(args)
-        body = enrol.install_response(data_dir, _read_json(args.response, "enrolment response"),
-                                      config.security.trust_dir)
-    except _errors() as exc:
-        return _fail(exc)
+    config, data_dir = _context(args)
+    body = enrol.install_response(data_dir, _read_json(args.response, "enrolment response"),
+                                  config.security.trust_dir)
     print(f"enrolled {body['unit_id']} with {body['agency']}")
     return 0
 
 
+@_handled()
 def _provision_status(args: argparse.Namespace) -> int:
     from provisioning.provision import provisioning_status  # noqa: PLC0415
-    try:
-        _, data_dir = _context(args)
-        print(json.dumps(provisioning_status(data_dir), indent=2))
-    except _errors() as exc:
-        return _fail(exc)
+    _, data_dir = _context(args)
+    print(json.dumps(provisioning_status(data_dir), indent=2))
     return 0
 
 
 # --- agency -----------------------------------------------------------------------------------
 
+@_handled()
 def _agency_keygen(args: argparse.Namespace) -> int:
     from provisioning import agency  # noqa: PLC0415
-    try:
-        prints = agency.keygen(args.keys_dir)
-    except _errors() as exc:
-        return _fail(exc)
+    prints = agency.keygen(args.keys_dir)
     for name, fp in prints.items():
         print(f"{name:8s} {fp}")
     print(f"give units the .pub files in {args.keys_dir}; keep the .key files offline")
     return 0
 
 
+@_handled()
 def _agency_enroll(args: argparse.Namespace) -> int:
     from provisioning import agency, keys, signing  # noqa: PLC0415
-    try:
-        register = _receiver_register(args.receiver_db) if args.receiver_db else None
-        response = agency.enrol_unit(args.keys, _read_json(args.request, "enrolment request"),
-                                     args.agency, register)
-        keys.write_file_atomic(args.out, signing.dumps(response), mode=0o644)
-    except _errors() as exc:
-        return _fail(exc)
+    register = _receiver_register(args.receiver_db) if args.receiver_db else None
+    response = agency.enrol_unit(args.keys, _read_json(args.request, "enrolment request"),
+                                 args.agency, register)
+    keys.write_file_atomic(args.out, signing.dumps(response), mode=0o644)
     print(f"enrolled {response['unit_id']}: response in {args.out}")
     return 0
 
@@ -229,24 +234,20 @@ def _receiver_register(db: str):
     return register
 
 
+@_handled(ValueError)  # HotlistError is a ValueError, like our own input errors
 def _agency_sign_hotlist(args: argparse.Namespace) -> int:
     from provisioning import agency  # noqa: PLC0415
-    try:  # HotlistError is a ValueError, like our own input errors
-        sig, parsed = agency.sign_hotlist(args.keys, args.hotlist, args.out)
-    except (*_errors(), ValueError) as exc:
-        return _fail(exc)
+    sig, parsed = agency.sign_hotlist(args.keys, args.hotlist, args.out)
     print(f"{parsed.name} version {parsed.version}: {len(parsed.entries)} entries "
           f"({parsed.expired_skipped} expired skipped), signature in {sig}")
     return 0
 
 
+@_handled()
 def _agency_sign_update(args: argparse.Namespace) -> int:
     from provisioning import agency, bundle  # noqa: PLC0415
-    try:
-        key = agency.load_agency_key(args.keys, "update")
-        manifest = bundle.build_bundle(args.source_dir, args.out, args.kind, args.release, key)
-    except _errors() as exc:
-        return _fail(exc)
+    key = agency.load_agency_key(args.keys, "update")
+    manifest = bundle.build_bundle(args.source_dir, args.out, args.kind, args.release, key)
     print(f"{args.kind} {args.release}: {len(manifest['files'])} files signed into {args.out}")
     return 0
 
@@ -268,58 +269,48 @@ def _health(args: argparse.Namespace, config):
     return command_health_check(shlex.split(cmd), timeout)
 
 
+@_handled()
 def _update_verify(args: argparse.Namespace) -> int:
     from provisioning import bundle  # noqa: PLC0415
-    try:
-        config, data_dir = _context(args)
-        m = bundle.verify_bundle(args.bundle, data_dir, config.security.trust_dir)
-    except _errors() as exc:
-        return _fail(exc)
+    config, data_dir = _context(args)
+    m = bundle.verify_bundle(args.bundle, data_dir, config.security.trust_dir)
     print(f"OK: {m['kind']} {m['release']}, {len(m['files'])} files, signature and hashes verified")
     return 0
 
 
+@_handled()
 def _update_apply(args: argparse.Namespace) -> int:
     from provisioning import keys  # noqa: PLC0415
-    try:
-        config, data_dir = _context(args)
-        key = keys.load_trust_anchor(data_dir, "update", config.security.trust_dir)
-        result = _slot(args, config, data_dir, args.kind).apply(args.bundle, key, args.kind,
-                                                                _health(args, config))
-    except _errors() as exc:
-        return _fail(exc)
+    config, data_dir = _context(args)
+    key = keys.load_trust_anchor(data_dir, "update", config.security.trust_dir)
+    result = _slot(args, config, data_dir, args.kind).apply(args.bundle, key, args.kind,
+                                                            _health(args, config))
     print(f"{result.status}: {args.kind} {result.release} "
           f"(previous {result.previous}) {result.detail}")
     return 0 if result.status != "rolled-back" else 2
 
 
+@_handled()
 def _update_status(args: argparse.Namespace) -> int:
-    try:
-        config, data_dir = _context(args)
-        slot = _slot(args, config, data_dir, args.kind)
-        info = {"kind": args.kind, "installed": slot.installed(), **slot.state()}
-        print(json.dumps(info, indent=2))
-    except _errors() as exc:
-        return _fail(exc)
+    config, data_dir = _context(args)
+    slot = _slot(args, config, data_dir, args.kind)
+    info = {"kind": args.kind, "installed": slot.installed(), **slot.state()}
+    print(json.dumps(info, indent=2))
     return 0
 
 
+@_handled()
 def _update_rollback(args: argparse.Namespace) -> int:
-    try:
-        config, data_dir = _context(args)
-        now = _slot(args, config, data_dir, args.kind).rollback()
-    except _errors() as exc:
-        return _fail(exc)
+    config, data_dir = _context(args)
+    now = _slot(args, config, data_dir, args.kind).rollback()
     print(f"rolled back {args.kind} to {now}")
     return 0
 
 
+@_handled()
 def _update_recover(args: argparse.Namespace) -> int:
-    try:
-        config, data_dir = _context(args)
-        result = _slot(args, config, data_dir, args.kind).recover(_health(args, config))
-    except _errors() as exc:
-        return _fail(exc)
+    config, data_dir = _context(args)
+    result = _slot(args, config, data_dir, args.kind).recover(_health(args, config))
     print("nothing pending" if result is None else f"{result.status}: {result.release}")
     return 0 if result is None or result.status != "rolled-back" else 2
 

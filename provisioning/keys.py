@@ -13,13 +13,13 @@ Under systemd each secret may come from a credential (``LoadCredential=``): when
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
 import logging
 import os
 import secrets
-import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.x509.oid import NameOID
 
 from provisioning.exc import InsecureKeyFile, KeyFileError
+from storage import exc as store_exc
+from storage import keys as store_keys
 
 logger = logging.getLogger(__name__)
 
@@ -124,22 +126,24 @@ def fsync_dir(directory: str | os.PathLike) -> None:
 
 
 def read_private(path: str | os.PathLike) -> bytes:
-    """Read a secret file; refuse it when group or others may read it."""
-    path = Path(path)
+    """Read a secret file; refuse it when group or others may read it.
+
+    storage.keys.read_secret_file does the work (storage may not import provisioning); its
+    errors are raised as provisioning's.
+    """
+    with _provisioning_errors():
+        return store_keys.read_secret_file(path, what="private key file")
+
+
+@contextlib.contextmanager
+def _provisioning_errors():
+    """Re-raise storage's key-file errors as provisioning's, same message."""
     try:
-        with open(path, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise KeyFileError(f"{path}: not a regular file")
-            if st.st_mode & 0o077:
-                raise InsecureKeyFile(
-                    f"{path}: private key file has mode {stat.filemode(st.st_mode)}; "
-                    f"it must not be readable by group or others (chmod 600 {path})")
-            return fh.read()
-    except FileNotFoundError:
-        raise KeyFileError(f"{path}: key file is missing (run `alpr provision init`)") from None
-    except IsADirectoryError:
-        raise KeyFileError(f"{path}: not a regular file") from None
+        yield
+    except store_exc.InsecureKeyFileError as exc:
+        raise InsecureKeyFile(str(exc)) from None
+    except store_exc.KeyFileError as exc:
+        raise KeyFileError(str(exc)) from None
 
 
 def read_public(path: str | os.PathLike) -> bytes:
@@ -152,11 +156,7 @@ def read_public(path: str | os.PathLike) -> bytes:
 
 def credential_path(name: str) -> Path | None:
     """``$CREDENTIALS_DIRECTORY/name`` when systemd passed that credential, else None."""
-    base = os.environ.get("CREDENTIALS_DIRECTORY")
-    if not base:
-        return None
-    path = Path(base) / name
-    return path if path.is_file() else None
+    return store_keys.credential_path(name)
 
 
 def _source(default: Path, credential: str) -> Path:
@@ -188,15 +188,8 @@ def load_kek(data_dir: str | os.PathLike, spec: str | None = None) -> bytes:
     One loader for the whole project: storage.keys.resolve_kek (the store takes bytes and
     cannot import provisioning); its errors are raised as provisioning's.
     """
-    from storage import exc as store_exc
-    from storage import keys as store_keys
-
-    try:
+    with _provisioning_errors():
         return store_keys.resolve_kek(data_dir, spec or "keys/kek.bin")
-    except store_exc.InsecureKeyFileError as exc:
-        raise InsecureKeyFile(str(exc)) from None
-    except store_exc.KeyFileError as exc:
-        raise KeyFileError(str(exc)) from None
 
 
 # --- unit identity (Ed25519) ------------------------------------------------------------------

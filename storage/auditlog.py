@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 CHECKPOINT_EVERY = 100
+PRUNED = "audit_pruned"
 
 
 def chain_hash(prev_hash: str, entry: dict[str, Any]) -> str:
@@ -131,9 +132,21 @@ class AuditLog:
         return [self.entry(r) for r in self._db.conn.execute(sql, args)]
 
     def verify(self, public_key: Ed25519PublicKey | None = None) -> Verification:
-        """Walk the whole chain and every checkpoint; report the first entry that is wrong."""
-        prev, expected, count = GENESIS, 1, 0
-        hashes: dict[int, str] = {}
+        """Walk the whole chain and every checkpoint; report the first entry that is wrong.
+
+        After retention pruning the walk starts at the signed checkpoint the prune kept as its
+        anchor, and the newest `audit_pruned` entry must name exactly that seq.
+        """
+        pruned = self._db.counter("audit_pruned_through")
+        prev, expected, count, hashes = GENESIS, 1, 0, {}
+        if pruned:
+            row = self._db.conn.execute("SELECT hash FROM audit_checkpoints WHERE seq=?",
+                                        (pruned,)).fetchone()
+            if row is None:
+                return Verification(False, pruned + 1, f"entries up to {pruned} were pruned but "
+                                    "the signed checkpoint anchoring the rest is missing", 0)
+            prev, expected, hashes[pruned] = row[0], pruned + 1, row[0]
+        last_prune = None
         rows = self._db.conn.execute(
             "SELECT seq, key_id, sealed, prev_hash, hash FROM access_log ORDER BY seq")
         for seq, key_id, sealed, prev_hash, digest in rows:
@@ -147,9 +160,42 @@ class AuditLog:
                                     count)
             if entry.get("seq") != seq or prev_hash != prev or chain_hash(prev, entry) != digest:
                 return Verification(False, seq, f"entry {seq} breaks the hash chain", count)
+            if entry["action"] == PRUNED:
+                last_prune = entry["detail"].get("through_seq")
             hashes[seq] = digest
             prev, expected = digest, seq + 1
+        if pruned and last_prune != pruned:
+            return Verification(False, pruned + 1, f"entries up to {pruned} are gone but the "
+                                f"newest prune record names {last_prune}", count)
         return self._verify_checkpoints(hashes, expected - 1, public_key, count)
+
+    def prune(self, keep_s: float) -> dict[str, Any] | None:
+        """Retention: delete entries older than `keep_s` that the agency server acknowledged,
+        up to the newest signed checkpoint that allows (kept as the chain's anchor). Call inside
+        a transaction. Returns what was pruned, or None."""
+        conn, done = self._db.conn, self._db.counter("audit_pruned_through")
+        bounds = [
+            conn.execute("SELECT seq FROM access_log WHERE seq > ? AND ts >= ? ORDER BY seq "
+                         "LIMIT 1", (done, self._clock() - keep_s)).fetchone(),
+            conn.execute("SELECT min(seq) FROM access_log WHERE batch_seq IS NULL").fetchone(),
+            conn.execute("SELECT min(seq) FROM access_log WHERE batch_seq IN "
+                         "(SELECT seq FROM batches WHERE acked IS NULL)").fetchone()]
+        limit = min((b[0] for b in bounds if b and b[0] is not None), default=2**62) - 1
+        row = conn.execute("SELECT max(seq) FROM audit_checkpoints WHERE seq > ? AND seq <= ?",
+                           (done, limit)).fetchone()
+        if row[0] is None:
+            return None
+        through = row[0]
+        anchor = conn.execute("SELECT hash FROM audit_checkpoints WHERE seq=?",
+                              (through,)).fetchone()[0]
+        self._db.bump("audit_pruned_through", through - done)
+        entries = conn.execute("DELETE FROM access_log WHERE seq <= ?", (through,)).rowcount
+        conn.execute("DELETE FROM audit_checkpoints WHERE seq < ?", (through,))
+        detail = {"through_seq": through, "entries": entries, "anchor_hash": anchor,
+                  "retention_days": keep_s / 86400, "security_event": True}
+        self.append(PRUNED, detail=detail)
+        logger.info("access log: %d entries up to %d pruned (retention)", entries, through)
+        return detail
 
     def _verify_checkpoints(self, hashes: dict[int, str], last: int,
                             public_key: Ed25519PublicKey | None, count: int) -> Verification:

@@ -8,14 +8,12 @@ and holds) case, and is written to the access log like a console access.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-DEFAULT_DATA_DIR = os.environ.get("ALPR_DATA_DIR", "/var/lib/alpr")
+from storage.cliargs import add_data_dir, add_who
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,17 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _store_args(p: argparse.ArgumentParser, *, ctx: bool = True, case: bool = False) -> None:
-    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="unit data directory (%(default)s)")
+    add_data_dir(p)
     p.add_argument("--db", help="store file (default DATA_DIR/store.db)")
     p.add_argument("--kek", default="keys/kek.bin",
                    help="KEK file relative to DATA_DIR, or credential:NAME (%(default)s)")
     p.add_argument("--agency", help="agency that owns the unit (for release checks)")
     if ctx:
-        p.add_argument("--user", default=os.environ.get("SUDO_USER") or getpass.getuser())
-        p.add_argument("--organisation", required=True, help="the user's organisation")
-        p.add_argument("--role", default="admin")
-        p.add_argument("--purpose", required=True, help="why (recorded in the access log)")
-        p.add_argument("--case", required=case, help="case number")
+        add_who(p, case_required=case)
 
 
 def _evidence(sub: argparse._SubParsersAction) -> None:
@@ -122,6 +116,15 @@ def _store(sub: argparse._SubParsersAction) -> None:
     stats = st_sub.add_parser("stats", help="bytes, counts, backlog (no ALPR data)")
     _store_args(stats, ctx=False)
     stats.set_defaults(func=_store_stats)
+    find = st_sub.add_parser("search", help="search reads (logged with its terms and purpose)")
+    _store_args(find)
+    find.add_argument("--plate", help="exact plate")
+    find.add_argument("--pattern", help="partial plate: * any run, ? one character")
+    find.add_argument("--since", help="ISO date/time (UTC)")
+    find.add_argument("--until", help="ISO date/time (UTC)")
+    find.add_argument("--hits-only", action="store_true", help="only reads with a hotlist alert")
+    find.add_argument("--limit", type=int, default=100)
+    find.set_defaults(func=_store_search)
     purge = st_sub.add_parser("purge", help="purge expired reads now and shred empty periods")
     _store_args(purge, ctx=False)
     purge.add_argument("--retention-after-ack-h", type=float, default=72)
@@ -293,6 +296,21 @@ def _release_list(args) -> int:
 def _store_stats(args) -> int:
     with _open(args) as store:
         print(json.dumps(store.stats(), indent=2, sort_keys=True))
+    return 0
+
+
+@_run
+def _store_search(args) -> int:
+    with _open(args) as store:
+        found = store.search_reads(_ctx(args), plate=args.plate, pattern=args.pattern,
+                                   since=_when(args.since), until=_when(args.until),
+                                   hits_only=args.hits_only, limit=args.limit)
+    for s in found:
+        seen = datetime.fromtimestamp(s.read.first_seen_wall, UTC).isoformat(timespec="seconds")
+        flags = ",".join(f for f, on in (("hit", s.hit), ("uplinked", s.uplinked),
+                                         ("held", s.held)) if on) or "-"
+        print(f"{seen}\t{s.read.plate}\t{s.read.confidence:.2f}\t{flags}\t{s.read.read_id}")
+    print(f"{len(found)} read(s)", file=sys.stderr)
     return 0
 
 

@@ -11,13 +11,16 @@ from inference.types import Candidate, Read
 from storage.types import Alert
 
 _IMAGE_FIELDS = ("crop_jpeg", "frame_jpeg")
+# Field names computed once: read_meta runs for every stored read (asdict deep-copies; slow).
+_META_FIELDS = tuple(f.name for f in dataclasses.fields(Read) if f.name not in _IMAGE_FIELDS)
+_CANDIDATE_FIELDS = tuple(f.name for f in dataclasses.fields(Candidate))
 
 
 def read_meta(read: Read) -> dict[str, Any]:
     """Everything of a read except its images (those are sealed separately)."""
-    meta = {f.name: getattr(read, f.name) for f in dataclasses.fields(read)
-            if f.name not in _IMAGE_FIELDS}
-    meta["candidates"] = [dataclasses.asdict(c) for c in read.candidates]
+    meta = {name: getattr(read, name) for name in _META_FIELDS}
+    meta["candidates"] = [{name: getattr(c, name) for name in _CANDIDATE_FIELDS}
+                          for c in read.candidates]
     meta["box"] = list(read.box)
     return meta
 

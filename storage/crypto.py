@@ -2,8 +2,8 @@
 
 Every sealed blob is `nonce(12) || ciphertext+tag`, with a fresh random nonce, and associated
 data naming the record id, key id, period and kind: a blob moved to another row, period or
-field fails to open. Plates are indexed by HMAC tokens under subkeys of the data key itself, so
-destroying a period's data key also makes its index tokens meaningless.
+field fails to open. Exact plates are indexed by an HMAC token under a subkey of the data key
+itself, so destroying a period's data key also makes its tokens meaningless.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from storage.exc import WrongKeyError
 NONCE_BYTES = 12
 _PLATE_CHARS = re.compile(r"[^A-Z0-9]")
 _PATTERN_OK = re.compile(r"^[A-Z0-9*?]+$")
-NGRAM = 3
 
 
 def normalise_plate(text: str) -> str:
@@ -47,7 +46,6 @@ class DataKey:
     def __post_init__(self) -> None:
         self._aead = AESGCM(self.raw)
         self._exact = _subkey(self.raw, "blind-index/exact")
-        self._ngram = _subkey(self.raw, "blind-index/ngram")
 
     def _aad(self, record_id: str, kind: str) -> bytes:
         return f"alpr1|{kind}|k{self.key_id}|p{self.period}|{record_id}".encode()
@@ -68,27 +66,17 @@ class DataKey:
         """Exact-match blind index of a plate (16 bytes)."""
         return hmac.digest(self._exact, normalise_plate(plate).encode(), "sha256")[:16]
 
-    def ngram_token(self, gram: str) -> int:
-        return int.from_bytes(hmac.digest(self._ngram, gram.encode(), "sha256")[:8], "big",
-                              signed=True)
-
-    def ngram_tokens(self, plate: str) -> set[int]:
-        return {self.ngram_token(g) for g in plate_ngrams(plate)}
-
-
-def plate_ngrams(plate: str) -> set[str]:
-    """Trigrams of `^PLATE$` (anchors make prefix and suffix searches selective)."""
-    text = f"^{normalise_plate(plate)}$"
-    return {text[i:i + NGRAM] for i in range(len(text) - NGRAM + 1)}
-
 
 @dataclass(frozen=True)
 class PlatePattern:
-    """A partial-plate pattern: `*` any run of characters, `?` exactly one."""
+    """A partial-plate pattern: `*` any run of characters, `?` exactly one.
+
+    It must name at least one letter or digit: `*`, `?*` or `???` would select every read and
+    are refused (to list reads, search without a plate).
+    """
 
     text: str
     regex: re.Pattern = field(compare=False)
-    grams: frozenset[str] = field(compare=False)
 
     @classmethod
     def parse(cls, text: str) -> PlatePattern:
@@ -96,16 +84,12 @@ class PlatePattern:
         if not norm or not _PATTERN_OK.match(norm):
             raise ValueError(f"bad plate pattern {text!r}: use A-Z, 0-9, '*' (any run) and "
                              "'?' (one character)")
+        if not norm.strip("*?"):
+            raise ValueError(f"plate pattern {text!r} names no letter or digit: give at least "
+                             "one (or search without a plate to list reads)")
+        norm = re.sub(r"\*+", "*", norm)
         regex = re.compile("".join(".*" if c == "*" else "." if c == "?" else c for c in norm))
-        return cls(norm, regex, frozenset(pattern_ngrams(norm)))
+        return cls(norm, regex)
 
     def matches(self, plate: str) -> bool:
-        return self.regex.fullmatch(plate) is not None
-
-
-def pattern_ngrams(pattern: str) -> set[str]:
-    """Trigrams every plate matching `pattern` must contain (empty: the index cannot help)."""
-    grams: set[str] = set()
-    for segment in re.split(r"[*?]+", f"^{pattern}$"):
-        grams.update(segment[i:i + NGRAM] for i in range(len(segment) - NGRAM + 1))
-    return grams
+        return self.regex.fullmatch(normalise_plate(plate)) is not None

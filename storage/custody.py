@@ -1,9 +1,10 @@
 """Evidence holds, evidence export and the release register (mixed into Store).
 
-A hold re-seals its read (meta, images, alerts, index tokens) under the hold key at once, so the
-read's period key can be shredded on schedule while the evidence survives. Releases of data
-outside the agency need an approved request from a public law-enforcement or prosecutorial
-agency (Civ. Code §1798.90.55(b)); requests stay on file (the table refuses DELETE).
+A hold re-seals its read (meta, images, alerts, plate entry and token) under the hold key at
+once, so the read's period key can be shredded on schedule while the evidence survives.
+Releases of data outside the agency need an approved request from a public law-enforcement or
+prosecutorial agency (Civ. Code §1798.90.55(b)); requests stay on file (the table refuses
+DELETE).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from storage import access, evidence
+from storage.crypto import normalise_plate
 from storage.exc import NotFound, ReleaseError
 from storage.types import RECIPIENT_TYPES, AccessContext, Hold, ReleaseRequest
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from storage.auditlog import AuditLog
     from storage.db import Database
     from storage.keyring import KeyRing
+    from storage.plates import PlateColumn
     from storage.ringbuffer import Ring
     from storage.search import Searcher
 
@@ -43,6 +46,7 @@ class Custody:
     _database: Database
     _keys: KeyRing
     _audit: AuditLog
+    _pages: PlateColumn
     _search: Searcher
     _ring: Ring
     agency: str | None
@@ -80,8 +84,8 @@ class Custody:
     def _reseal(self, rid: int, read_id: str) -> None:
         """Move a read (and its alerts) from its period key to the hold key."""
         conn = self._database.conn
-        key_id, meta, crop, frame = conn.execute(
-            "SELECT key_id, meta, crop, frame FROM reads WHERE rid=?", (rid,)).fetchone()
+        key_id, meta, crop, frame, page = conn.execute(
+            "SELECT key_id, meta, crop, frame, page FROM reads WHERE rid=?", (rid,)).fetchone()
         old, new = self._keys.get(key_id), self._keys.hold()
         if old.key_id == new.key_id:
             return
@@ -89,13 +93,14 @@ class Custody:
         def move(kind: str, blob: bytes | None, record: str = read_id) -> bytes | None:
             return new.seal(record, kind, old.open(record, kind, blob)) if blob else None
 
-        plate = self._search.to_stored((rid, read_id, key_id, 0, 0, 0, 0, None, meta)).read.plate
-        conn.execute("UPDATE reads SET key_id=?, meta=?, crop=?, frame=?, plate_tok=? WHERE rid=?",
-                     (new.key_id, move("meta", meta), move("crop", crop), move("frame", frame),
-                      new.plate_token(plate), rid))
-        conn.execute("DELETE FROM ngrams WHERE rid=?", (rid,))
-        conn.executemany("INSERT OR IGNORE INTO ngrams(tok, rid) VALUES (?, ?)",
-                         [(t, rid) for t in new.ngram_tokens(plate)])
+        read = self._search.to_stored((rid, read_id, key_id, 0, 0, 0, 0, None, meta)).read
+        if page is not None:
+            self._pages.remove({page: {rid}})
+        [page] = self._pages.append(new, [(rid, read.first_seen_wall,
+                                           normalise_plate(read.plate))])
+        conn.execute("UPDATE reads SET key_id=?, meta=?, crop=?, frame=?, plate_tok=?, page=? "
+                     "WHERE rid=?", (new.key_id, move("meta", meta), move("crop", crop),
+                                     move("frame", frame), new.plate_token(read.plate), page, rid))
         for alert_id, sealed in list(conn.execute(
                 "SELECT alert_id, sealed FROM alerts WHERE rid=?", (rid,))):
             conn.execute("UPDATE alerts SET key_id=?, sealed=? WHERE alert_id=?",

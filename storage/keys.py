@@ -28,32 +28,45 @@ CREDENTIAL_NAME = "alpr-kek"
 CREDENTIAL_PREFIX = "credential:"
 
 
-def load_kek(path: str | os.PathLike) -> bytes:
-    """Read a KEK file, refusing one that group or others could read or that has the wrong size.
+def read_secret_file(path: str | os.PathLike, *, what: str = "secret file",
+                     size: int | None = None,
+                     missing_hint: str = "run `alpr provision init`") -> bytes:
+    """Read a secret file (or systemd credential), refusing one group or others could read.
 
-    The only KEK loader of the project (provisioning.keys.load_kek delegates here). The mode is
-    checked on the open file, so the file checked is the file read.
+    The one secret-file reader of the project: the store KEK here, and provisioning.keys
+    (identity, console TLS key) through it. The mode is checked on the open file, so the file
+    checked is the file read. ``size``: the exact length required. ``what`` names the secret in
+    errors, ``missing_hint`` says how to create it.
     """
     path = Path(path)
     try:
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
             if not stat.S_ISREG(st.st_mode):
-                raise KeyFileError(f"{path}: key-encryption key is not a regular file")
+                raise KeyFileError(f"{path}: {what} is not a regular file")
             if st.st_mode & 0o077:
                 raise InsecureKeyFileError(
-                    f"{path}: key-encryption key is accessible by group/others (mode "
+                    f"{path}: {what} is accessible by group/others (mode "
                     f"{stat.S_IMODE(st.st_mode):04o}); run `chmod 600 {path}`")
-            data = fh.read(KEK_BYTES + 1)
+            data = fh.read() if size is None else fh.read(size + 1)
     except FileNotFoundError:
-        raise KeyFileError(f"{path}: key-encryption key not found (file missing; run `alpr "
-                           "provision init`, or the development path ensure_dev_keys)") from None
+        raise KeyFileError(f"{path}: {what} not found (file missing; {missing_hint})") from None
     except IsADirectoryError:
-        raise KeyFileError(f"{path}: key-encryption key is not a regular file") from None
-    if len(data) != KEK_BYTES:
-        raise KeyFileError(f"{path}: key-encryption key must be {KEK_BYTES} bytes, "
-                           f"found {len(data) if len(data) <= KEK_BYTES else 'more'}")
+        raise KeyFileError(f"{path}: {what} is not a regular file") from None
+    if size is not None and len(data) != size:
+        raise KeyFileError(f"{path}: {what} must be {size} bytes, "
+                           f"found {len(data) if len(data) <= size else 'more'}")
     return data
+
+
+def load_kek(path: str | os.PathLike) -> bytes:
+    """Read a KEK file, refusing one that group or others could read or that has the wrong size.
+
+    The only KEK loader of the project (provisioning.keys.load_kek delegates here).
+    """
+    return read_secret_file(path, what="key-encryption key", size=KEK_BYTES,
+                            missing_hint="run `alpr provision init`, or the development path "
+                                         "ensure_dev_keys")
 
 
 def credential_path(name: str = CREDENTIAL_NAME) -> Path | None:

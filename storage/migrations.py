@@ -146,12 +146,50 @@ INSERT INTO counters(name, value) VALUES ('bytes', 0), ('reads', 0), ('evicted_u
     ('evicted_uplinked', 0), ('evicted_expired', 0), ('purged', 0);
 """
 
+# Partial-plate search moves from trigram tokens to the sealed plate column (storage/plates.py):
+# the tokens go (secure_delete zeroes their pages); Store.open fills the pages of older reads.
+# Indexes a new read does not need to touch are dropped or made partial (cheaper inserts).
+_PLATE_PAGES = """
+DROP TABLE ngrams;
+CREATE TABLE plate_pages (
+    page_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key_id INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    lo REAL NOT NULL,                  -- capture-time range of the page's reads
+    hi REAL NOT NULL,
+    sealed BLOB NOT NULL
+);
+CREATE INDEX plate_pages_key ON plate_pages(key_id);
+ALTER TABLE reads ADD COLUMN page INTEGER;
+CREATE INDEX reads_hit ON reads(captured) WHERE hit = 1;
+DROP INDEX reads_key;
+DROP INDEX reads_state_acked;
+CREATE INDEX reads_state_acked ON reads(state, acked) WHERE acked IS NOT NULL;
+INSERT INTO counters(name, value) SELECT 'plates_backfill', count(*) > 0 FROM reads;
+"""
+
+# Access-log retention (AuditLog.prune): entries up to `audit_pruned_through` may be deleted,
+# nothing after it; the signed checkpoint at that seq anchors the rest of the chain.
+_AUDIT_RETENTION = """
+DROP TRIGGER access_log_no_delete;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+WHEN old.seq > (SELECT value FROM counters WHERE name = 'audit_pruned_through')
+BEGIN SELECT RAISE(ABORT, 'access log is append-only'); END;
+INSERT INTO counters(name, value) VALUES ('audit_pruned_through', 0);
+"""
+
 Migration = Callable[[sqlite3.Connection], None]
 
 
+def _script(script: str) -> Migration:
+    def run(conn: sqlite3.Connection) -> None:
+        for statement in _split(script):
+            conn.execute(statement)
+    return run
+
+
 def _initial(conn: sqlite3.Connection) -> None:
-    for statement in _split(_INITIAL):
-        conn.execute(statement)
+    _script(_INITIAL)(conn)
 
 
 def _split(script: str) -> list[str]:
@@ -170,6 +208,8 @@ def _split(script: str) -> list[str]:
 
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", _initial),
+    ("0002_plate_pages", _script(_PLATE_PAGES)),
+    ("0003_access_log_retention", _script(_AUDIT_RETENTION)),
 ]
 
 

@@ -14,6 +14,14 @@ DATA_ACTIONS = frozenset({"search", "view", "alerts", "evidence_export", "hold_p
                           "audit_report", "release_request", "release_decision",
                           "release_requests_view"})
 QUERY_ACTIONS = frozenset({"search", "view", "evidence_export", "live_view"})
+# CSV columns, fixed so an empty table still gets its header row (auditors' tools expect one).
+COLUMNS = {
+    "by-user": ("user", "organisation", "role", "accesses", "searches", "views", "exports",
+                "results", "without_case", "first_utc", "last_utc"),
+    "by-purpose": ("purpose", "accesses", "users", "user_names"),
+    "without-case": ("seq", "utc", "user", "organisation", "role", "action", "purpose",
+                     "result_count", "terms"),
+}
 
 
 def summarise(entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -68,9 +76,8 @@ def write_report(summary: dict[str, Any], out_dir: str | os.PathLike) -> list[Pa
                        ("without-case", summary["without_case_number"])):
         path = out / f"audit-{name}.csv"
         with path.open("w", newline="") as fh:
-            if rows:
-                writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows(rows)
+            writer = csv.DictWriter(fh, fieldnames=COLUMNS[name])
+            writer.writeheader()
+            writer.writerows(rows)
         written.append(path)
     return written

@@ -21,19 +21,21 @@ from inference.types import Read
 from storage import access, report
 from storage.auditlog import AuditLog, Verification
 from storage.codec import alert_dict, alert_from_dict, dumps, loads, read_meta
+from storage.crypto import normalise_plate
 from storage.custody import Custody
 from storage.db import Database, connect
 from storage.exc import DuplicateError, NotFound, StoreClosedError
 from storage.keyring import KeyRing
 from storage.migrations import migrate
 from storage.outbox import Outbox
+from storage.plates import PlateColumn
 from storage.ringbuffer import Policy, Ring
 from storage.search import Searcher
 from storage.types import AccessContext, Alert, OutboxRecord, StoredRead
 
 logger = logging.getLogger(__name__)
 
-ROW_OVERHEAD = 256  # bytes charged per read for its row, index entries and trigram tokens
+ROW_OVERHEAD = 256  # bytes charged per read for its row, index entries and plate-page entry
 
 
 class Store(Custody):
@@ -49,9 +51,10 @@ class Store(Custody):
         self.signer = signer
         self._keys = KeyRing(database, kek, clock, period_s)
         self._audit = AuditLog(database, self._keys, clock, signer)
-        self._ring = Ring(database, self._keys, self._audit, clock, policy)
+        self._pages = PlateColumn(database, self._keys)
+        self._ring = Ring(database, self._keys, self._audit, clock, policy, self._pages)
         self._outbox = Outbox(database, self._keys, self._audit, clock)
-        self._search = Searcher(database, self._keys)
+        self._search = Searcher(database, self._keys, self._pages)
         self._closed = False
         self.insert_failures = 0
 
@@ -72,15 +75,18 @@ class Store(Custody):
         conn = connect(path, synchronous)
         database = Database(conn)
         try:
+            conn.execute("PRAGMA secure_delete=ON")  # freed pages (shredded keys) are zeroed
             with database.reading(f"migrating {path}"):
                 migrate(conn)
-            conn.execute("PRAGMA secure_delete=ON")  # freed pages (shredded keys) are zeroed
             policy = Policy(int(budget_bytes), retention_after_ack_s, max_retention_s)
             store = cls(database, kek, policy=policy, period_s=period_s, clock=clock,
                         signer=signer, agency=agency, keep_images=keep_images)
             with database.tx("opening the store"):
                 store._keys.audit()  # unwraps (or creates) the audit key: a wrong KEK fails here
                 store._audit.append("store_open", detail={"path": str(path)})
+            if database.counter("plates_backfill"):
+                logger.warning("indexing the plates of reads stored by an older version (once)")
+                logger.warning("plate column: %d older reads indexed", store._pages.backfill())
         except BaseException:
             conn.close()
             raise
@@ -116,12 +122,17 @@ class Store(Custody):
         self.add_reads([read])
 
     def add_reads(self, reads: Iterable[Read]) -> int:
-        """Store several reads in one transaction (one fsync): all or none. Returns the count."""
+        """Store several reads in one transaction (one fsync): all or none. Returns the count.
+
+        This is the group-commit primitive: every read of the batch is durable when it returns
+        (see storage.writer.GroupWriter for callers on several threads).
+        """
         batch = [(read, dumps(read_meta(read))) for read in reads]
+        if not batch:
+            return 0
         try:
             with self._tx("storing reads"):
-                for read, meta in batch:
-                    self._insert_read(read, meta)
+                self._insert_reads(batch)
                 if self._ring.over_budget() > 0:
                     self._ring.evict()
         except sqlite3.IntegrityError:
@@ -134,27 +145,39 @@ class Store(Custody):
         self._after_shred()
         return len(batch)
 
-    def _insert_read(self, read: Read, meta: bytes) -> None:
-        key = self._keys.current()
-        rid_text = read.read_id
-        sealed = key.seal(rid_text, "meta", meta)
-        crop = frame = None
-        if self.keep_images and read.crop_jpeg:
-            crop = key.seal(rid_text, "crop", read.crop_jpeg)
-        if self.keep_images and read.frame_jpeg:
-            frame = key.seal(rid_text, "frame", read.frame_jpeg)
-        nbytes = len(sealed) + len(crop or b"") + len(frame or b"") + ROW_OVERHEAD
+    def _insert_reads(self, batch: list[tuple[Read, bytes]]) -> None:
+        """Seal and insert a batch with one statement per table (call inside a transaction).
+
+        Row ids are assigned here (after the AUTOINCREMENT high-water mark, under the write
+        lock) so the reads go in one executemany and their plates into the plate column first.
+        """
         conn = self._database.conn
-        cur = conn.execute(
-            "INSERT INTO reads(read_id, key_id, captured, stored, nbytes, plate_tok, meta, crop, "
-            "frame) VALUES (?,?,?,?,?,?,?,?,?)",
-            (rid_text, key.key_id, read.first_seen_wall, self._clock(), nbytes,
-             key.plate_token(read.plate), sealed, crop, frame))
-        conn.executemany("INSERT OR IGNORE INTO ngrams(tok, rid) VALUES (?, ?)",
-                         [(t, cur.lastrowid) for t in key.ngram_tokens(read.plate)])
-        self._keys.adjust(key.key_id, 1)
-        self._database.bump("bytes", nbytes)
-        self._database.bump("reads", 1)
+        key, now = self._keys.current(), self._clock()
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='reads'").fetchone()
+        rid = row[0] if row else 0
+        rows, total = [], 0
+        pages = self._pages.append(key, [(rid + i, read.first_seen_wall,
+                                          normalise_plate(read.plate))
+                                         for i, (read, _) in enumerate(batch, 1)])
+        for (read, meta), page in zip(batch, pages, strict=True):
+            rid += 1
+            read_id = read.read_id
+            sealed = key.seal(read_id, "meta", meta)
+            crop = frame = None
+            if self.keep_images and read.crop_jpeg:
+                crop = key.seal(read_id, "crop", read.crop_jpeg)
+            if self.keep_images and read.frame_jpeg:
+                frame = key.seal(read_id, "frame", read.frame_jpeg)
+            nbytes = len(sealed) + len(crop or b"") + len(frame or b"") + ROW_OVERHEAD
+            total += nbytes
+            rows.append((rid, read_id, key.key_id, read.first_seen_wall, now, nbytes,
+                         key.plate_token(read.plate), sealed, crop, frame, page))
+        conn.executemany(
+            "INSERT INTO reads(rid, read_id, key_id, captured, stored, nbytes, plate_tok, meta, "
+            "crop, frame, page) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        self._keys.adjust(key.key_id, len(batch))
+        self._database.bump("bytes", total)
+        self._database.bump("reads", len(batch))
 
     def add_alert(self, alert: Alert) -> None:
         """Store a hotlist hit (sealed under its read's key); it goes out before anything else."""
@@ -284,6 +307,13 @@ class Store(Custody):
             counts = self._ring.evict()
         self._after_shred()
         return counts
+
+    def prune_access_log(self, keep_s: float) -> dict[str, Any] | None:
+        """Access-log retention (see AuditLog.prune); keep_s <= 0 keeps everything."""
+        if keep_s <= 0:
+            return None
+        with self._tx("pruning the access log"):
+            return self._audit.prune(keep_s)
 
     def purge_expired(self) -> dict[int, dict[str, int]]:
         with self._tx("purging expired reads"):

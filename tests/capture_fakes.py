@@ -110,3 +110,15 @@ class FakeIlluminator:
 
     def state(self) -> dict:
         return {"on": self.is_on, "mode": "auto"}
+
+
+def wait_for(predicate, timeout_s: float = 10.0):
+    """Poll ``predicate`` until it returns something truthy (returned); fail after timeout_s."""
+    import pytest
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.02)
+    pytest.fail("condition not reached in time")

@@ -122,16 +122,21 @@ def open_store(tmp_path, clock=time.time) -> Store:
 
 
 async def start_console(tmp_path, store, *, clock=time.time, config=None,
-                        frame: LiveFrame | None = None, health_provider=health) -> Console:
+                        frame: LiveFrame | None = None, health_provider=health,
+                        unit=None) -> Console:
+    """A console over fixed test providers, or over a running ``unit``'s health, live frame
+    and camera control."""
     config = config or make_config(tmp_path)
     accounts = AccountStore.open(tmp_path / "accounts.db", hasher=cheap_hasher(),
                                  seal_key=b"k" * 32, clock=clock,
                                  max_failures=config.console.max_failed_logins,
                                  lockout_s=config.console.lockout_min * 60)
-    camera = ConfigCameraControl(config)
+    camera = unit.camera_control if unit is not None else ConfigCameraControl(config)
     frames = [frame or LiveFrame(jpeg(), time.time(), (((250, 200, 140, 40), "7ABC123", 0.91),))]
+    snapshot = unit.live_frame if unit is not None else (lambda: frames[0])
+    health_provider = unit.health if unit is not None else health_provider
     app = create_app(config, store=store, accounts=accounts, health_provider=health_provider,
-                     snapshot_provider=lambda: frames[0], hotlist_status=hotlist_status,
+                     snapshot_provider=snapshot, hotlist_status=hotlist_status,
                      camera_control=camera, evidence_signer=Ed25519PrivateKey.generate())
     server = TestServer(app, host="127.0.0.1")
     await server.start_server(ssl=server_context(tmp_path, config.console, "pole-7"))

@@ -6,16 +6,17 @@ import sys
 
 import aiohttp
 import pytest
-from uplink_helpers import make_read, make_unit, receiver_server
+from uplink_helpers import receiver_server
 
 from appliance.cli import main
 from appliance.config import load_config
 from appliance.hotlist.manager import HotlistManager
-from appliance.hotlist.parse import HotlistError
 from appliance.uplink.push import Pusher, PushRejected
 from appliance.uplink.receiver.db import ReceiverDB
+from appliance.uplink.sim import make_read, make_unit
 from provisioning import keys
 from provisioning.exc import KeyFileError
+from provisioning.hotlist_format import HotlistError
 from storage.exc import WrongKeyError
 from storage.store import Store
 from storage.types import AccessContext

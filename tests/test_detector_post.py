@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from inference.detector import STRIDE, decode, iou_xywh, letterbox, nms, order_corners, peaks
@@ -80,12 +80,16 @@ def test_iou_known_values():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.floats(-3.1, 3.1), st.floats(20, 200), st.floats(8, 60), st.floats(-0.3, 0.3))
-def test_order_corners_from_any_rotation_and_order(angle, w, h, skew):
-    assume_rot = np.array([[np.cos(angle / 4), -np.sin(angle / 4)],
-                           [np.sin(angle / 4), np.cos(angle / 4)]])  # within +-45 degrees
+@given(st.floats(-1, 1), st.floats(20, 200), st.floats(0.1, 1.0), st.floats(-0.3, 0.3))
+@example(-1.0, 20.0, 0.4, 0.3)  # a short plate tilted 44 degrees: smallest x + y is not top-left
+def test_order_corners_from_any_rotation_and_order(turn, w, ratio, skew):
+    # Plates (at least 1.5 : 1) tilted up to 44 degrees; squarer shapes up to 30 degrees (past
+    # that a square has no "top" to find).
+    angle = turn * np.radians(44 if ratio <= 1 / 1.5 else 30)
+    h = w * ratio
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     quad = np.array([[-w / 2, -h / 2], [w / 2, -h / 2 * (1 + skew)], [w / 2, h / 2 * (1 + skew)],
-                     [-w / 2, h / 2]]) @ assume_rot.T + 300
+                     [-w / 2, h / 2]]) @ rot.T + 300
     for perm in ([0, 1, 2, 3], [2, 0, 3, 1], [3, 2, 1, 0]):
         np.testing.assert_allclose(order_corners(quad[perm]), quad, atol=1e-3)
 

@@ -87,3 +87,77 @@ def test_train_smoke_writes_models_and_manifest(tmp_path):
     det = Detector(out / "detector_int8.tflite")  # its own manifest, found beside it
     assert det.model.input_spec.shape == (1, 64, 128, 1)
     assert isinstance(det.detect(np.zeros((90, 160, 3), np.uint8)), list)
+    # stage 2: continue from the final weights of that run, with the fine-tune settings
+    weights = out / "detector_train.weights.h5"
+    assert weights.exists()
+    with pytest.raises(SystemExit, match="not found"):
+        detector_cli.run(parser.parse_args(["--smoke", "--data", str(data), "--out",
+                                            str(tmp_path / "x"), "--resume", str(tmp_path)
+                                            + "/missing.h5"]))
+    out2 = tmp_path / "out2"
+    args = parser.parse_args(["--smoke", "--data", str(data), "--out", str(out2),
+                              "--resume", str(weights), "--lr", "0.0005"])
+    assert detector_cli.run(args) == 0
+    training = json.loads((out2 / "detector.manifest.json").read_text())["training"]
+    assert training["resume"] == str(weights) and training["lr"] == 0.0005
+    assert training["corner_loss"] == 5.0 and training["min_plate_w"] == 16.0
+
+
+def test_smaller_minimum_width_settings_change_targets_and_samples():
+    quads = np.stack([box_quad((20, 40, 14, 5)), box_quad((100, 100, 60, 20))])
+    loose = targets(quads, np.array([True, False]), 256)
+    strict = targets(quads, np.array([True, False]), 256, box_corner_weight=0.1,
+                     min_plate_w=16)
+    assert loose["heat"][10, 6, 0] == 1.0 and strict["heat"][10, 6, 0] == 0  # 14 px plate
+    assert strict["heat_w"][10, 6, 0] == 0  # ... is "don't care", not a negative
+    assert strict["corner_w"].max() == 0.1 and loose["corner_w"].max() == 1.0
+    image, scene_quads = compose_frame([(300, 200, 80)], size=(640, 360), seed=1)
+    scene = Scene(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.stack(scene_quads),
+                  np.array([True]))
+    crops = [cv2.cvtColor(draw_plate(), cv2.COLOR_BGR2GRAY)]
+    sampler = PatchSampler([scene], crops, size=128, p_paste=0.5, p_random=0.0, min_w=40)
+    rng = np.random.default_rng(3)
+    widths = [np.ptp(q[:, 0]) for _ in range(40) for q in sampler.sample(rng)[1]]
+    assert widths and min(widths) > 40 * 0.6  # rotation/yaw shrink the extent a little
+
+
+def test_corner_measure_scores_exact_and_shifted_corners():
+    from inference.training.detector_corners import measure
+    from inference.types import Detection
+
+    quad = np.array([[100, 100], [300, 110], [300, 170], [100, 160]], np.float32)
+
+    class Shifted:  # a detector whose corners are off by (dx, 0)
+        def __init__(self, dx):
+            self.dx = dx
+
+        def detect(self, frame):
+            q = quad + [self.dx, 0]
+            return [Detection((*q.min(0), *np.ptp(q, 0)), 0.9, q)]
+
+    frames = [(np.zeros((720, 1280), np.uint8), quad)] * 3
+    exact, off = measure(Shifted(0), frames), measure(Shifted(10), frames)
+    assert exact["recall"] == 1.0 and exact["corner_err_px_median"] == 0
+    assert off["corner_err_px_median"] == 10 and off["corner_err_pct_median"] == 5.0
+    assert measure(Shifted(400), frames)["found"] == 0  # no overlap: not found
+
+
+def test_threshold_sweep_counts_and_prefers_recall(tmp_path):
+    from inference.eval_data import LabelledImage, Plate
+    from inference.training.detector_threshold import choose, sweep
+    from inference.types import Detection
+
+    path = tmp_path / "a.jpg"
+    cv2.imwrite(str(path), np.zeros((40, 60, 3), np.uint8))
+    items = [LabelledImage(path, [Plate((10, 10, 20, 8))]) for _ in range(2)]
+
+    class Fixed:  # the plate at 0.35, a false positive at 0.5
+        def detect(self, image):
+            return [Detection((40, 30, 10, 5), 0.5), Detection((10, 10, 20, 8), 0.35)]
+
+    rows = {r["threshold"]: r for r in sweep(items, Fixed(), grid=(0.3, 0.4, 0.6))}
+    assert rows[0.3]["recall"] == 1.0 and rows[0.3]["fp_per_image"] == 1.0
+    assert rows[0.4]["recall"] == 0.0 and rows[0.4]["fp_per_image"] == 1.0
+    assert rows[0.6]["recall"] == 0.0 and rows[0.6]["fp_per_image"] == 0.0
+    assert choose(list(rows.values())) == 0.3
+    assert choose([{"threshold": 0.3, "f2": 0.8}, {"threshold": 0.4, "f2": 0.8}]) == 0.4

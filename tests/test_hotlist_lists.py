@@ -6,10 +6,19 @@ import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appliance.hotlist.manager import HotlistManager
-from appliance.hotlist.parse import HotlistError, load_signed, parse
-from tests.uplink_helpers import make_read
+from appliance.uplink.sim import make_read
+from provisioning.hotlist_format import (
+    HotlistError,
+    load_signed,
+    parse,
+    sig_path_for,
+    sign_envelope,
+    verify_signature,
+)
 
 NOW = 1.8e9
 KEY = Ed25519PrivateKey.generate()
@@ -152,3 +161,18 @@ def test_reload_if_changed_picks_up_new_files(tmp_path):
     (d / "a.csv").unlink()
     (d / "a.csv.sig").unlink()
     assert mgr.reload_if_changed() == {} and not mgr.check(make_read("NEW123"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.binary(max_size=256), flip=st.integers(min_value=0))
+def test_signature_envelope_round_trip(data, flip):
+    """What the agency writes (sign_envelope) is what the unit accepts, byte for byte."""
+    envelope = sign_envelope(data, KEY)
+    assert envelope.endswith(b"\n")
+    assert verify_signature(data, envelope, KEY.public_key())
+    assert not verify_signature(data + b"x", envelope, KEY.public_key())
+    if data:
+        bad = bytearray(data)
+        bad[flip % len(bad)] ^= 0x01
+        assert not verify_signature(bytes(bad), envelope, KEY.public_key())
+    assert sig_path_for("/h/a.csv").as_posix() == "/h/a.csv.sig"

@@ -6,9 +6,10 @@ from hypothesis import strategies as st
 
 from appliance.hotlist.manager import HotlistManager, make_alert
 from appliance.hotlist.matcher import Matcher
-from appliance.hotlist.model import CONFUSION_GROUPS, HotlistEntry, confusion_key
+from appliance.hotlist.model import CONFUSION_GROUPS, confusion_key
+from appliance.uplink.sim import make_read
+from provisioning.hotlist_format import HotlistEntry
 from tests.test_hotlist_lists import KEY, NOW, write_signed
-from tests.uplink_helpers import make_read
 
 
 def E(plate, category="stolen-vehicle", **kw):

@@ -1,8 +1,8 @@
 """Agency tools: hotlist signing in the uplink's detached-signature format."""
 
 from appliance.cli import main
-from appliance.hotlist.parse import load_signed, verify_signature
 from provisioning import agency, keys
+from provisioning.hotlist_format import load_signed, verify_signature
 
 
 def test_sign_hotlist_validates_then_signs(tmp_path, capsys):
@@ -22,3 +22,12 @@ def test_sign_hotlist_validates_then_signs(tmp_path, capsys):
     assert main(["agency", "sign-hotlist", str(bad), "--keys", str(tmp_path / "agency")]) == 1
     assert "personal identifier" in capsys.readouterr().err
     assert not (tmp_path / "bad.csv.sig").exists()  # nothing signed
+
+
+def test_cli_errors_are_one_line_and_status_1(tmp_path, capsys):
+    for argv in (["provision", "status", "--config", str(tmp_path / "missing.toml")],
+                 ["update", "status", "--config", str(tmp_path / "missing.toml")],
+                 ["agency", "sign-hotlist", str(tmp_path / "none.csv"), "--keys", str(tmp_path)]):
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and "Traceback" not in err, argv

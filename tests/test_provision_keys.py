@@ -64,6 +64,23 @@ def test_missing_wrong_and_corrupt_keys_have_clear_errors(tmp_path):
         keys.load_identity(tmp_path)
 
 
+def test_private_file_errors_are_provisioning_errors(tmp_path):
+    """read_private shares storage's reader but raises provisioning's exception types."""
+    paths = keys.KeyPaths.of(tmp_path)
+    with pytest.raises(KeyFileError, match="private key file not found.*provision init"):
+        keys.read_private(paths.identity_key)
+    with pytest.raises(KeyFileError, match="not a regular file"):
+        keys.read_private(tmp_path)
+    keys.generate_identity(tmp_path)
+    os.chmod(paths.identity_key, 0o644)
+    with pytest.raises(InsecureKeyFile, match="group/others") as err:
+        keys.read_private(paths.identity_key)
+    assert isinstance(err.value, PermissionError)
+    keys.write_file_atomic(paths.kek, b"K" * 32, mode=0o640)
+    with pytest.raises(InsecureKeyFile, match="key-encryption key"):
+        keys.load_kek(tmp_path)
+
+
 def test_atomic_write_keeps_old_content_on_failure(tmp_path):
     target = tmp_path / "keys" / "kek.bin"
     keys.write_file_atomic(target, b"A" * 32)

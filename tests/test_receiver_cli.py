@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from appliance.cli import main
 from appliance.uplink.push import Pusher
 from appliance.uplink.receiver.db import ReceiverDB
+from appliance.uplink.sim import make_read, make_unit
 from tests.test_hotlist_lists import CSV, KEY, write_signed
-from tests.uplink_helpers import make_read, make_unit
 
 
 def _free_port():
@@ -104,6 +104,7 @@ def test_hotlist_commands(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "REFUSED" in err and "row 2: plate" in err and "row 3: category" in err
     assert main(["hotlist", "install", str(bad), *dd]) == 1
+    assert "REFUSED, nothing installed" in capsys.readouterr().err
     assert main(["hotlist", "install", str(good), *dd]) == 0
     assert (data / "hotlists" / "state.csv.sig").exists()
     capsys.readouterr()
@@ -114,6 +115,16 @@ def test_hotlist_commands(tmp_path, capsys):
     assert "confusion\t7A8C123\t7ABC123\tstolen-vehicle" in out and "UNVERIFIED" in out
     assert main(["hotlist", "match", "7A8C123", "--tolerance", "0", *dd]) == 0
     assert capsys.readouterr().out.strip() == "no match"
+
+
+def test_hotlist_commands_name_a_missing_or_bad_key(tmp_path, capsys):
+    bad_key = tmp_path / "hotlist.pub"
+    bad_key.write_bytes(b"not a key")
+    for extra, what in ((["--data-dir", str(tmp_path / "none")], "No such file"),
+                        (["--pubkey", str(bad_key)], str(bad_key))):
+        with pytest.raises(SystemExit) as stop:
+            main(["hotlist", "show", *extra])
+        assert str(stop.value).startswith("error: hotlist key") and what in str(stop.value)
 
 
 def test_pull_command_reports_an_unreachable_unit(tmp_path, capsys):

@@ -4,7 +4,8 @@ import aiohttp
 import pytest
 
 from appliance.uplink.receiver.db import ReceiverDB
-from tests.uplink_helpers import make_read, make_unit, receiver_server
+from appliance.uplink.sim import make_read, make_unit
+from tests.uplink_helpers import receiver_server
 
 
 @pytest.fixture()

@@ -5,10 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from gpiozero import LED as GzLED
-from gpiozero import Device
-from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from appliance.config import AlprConfig
 from appliance.config.camera import CameraConfig
@@ -20,14 +17,6 @@ from inference.recognizer import NullRecognizer
 from tests.capture_fakes import ListSink, TrackingRecognizer
 
 ILLUM, TRIG, TAMP, LED = 18, 17, 27, 22
-
-
-@pytest.fixture
-def factory():
-    factory = MockFactory(pin_class=MockPWMPin)
-    yield factory
-    factory.reset()  # pins leak between tests otherwise
-    Device.pin_factory = None
 
 
 def config(**capture):

@@ -127,3 +127,33 @@ def test_group_readable_kek_is_refused(unit, capsys):
     (unit["data"] / "keys" / "kek.bin").chmod(0o644)
     code, out = _alpr(capsys, "store", "stats", "--data-dir", str(unit["data"]))
     assert code == 1 and "chmod 600" in out
+
+
+def test_store_search_hits_only(unit, capsys):
+    from storage.types import Alert
+
+    kek = load_or_create_dev_kek(unit["data"] / "keys" / "kek.bin")
+    store = open_store(unit["data"] / "store.db", kek)
+    hit = unit["reads"][1]
+    store.add_alert(Alert("a1", hit.read_id, hit.plate, hit.plate, hit.plate, "stolen-vehicle",
+                          "v1", 1, 1_700_000_000.0))
+    store.close()
+    d = ["--data-dir", str(unit["data"])]
+    code, out = _alpr(capsys, "store", "search", *d, *WHO, "--pattern", "7AB*")
+    assert code == 0 and out.count("7ABC12") == 2 and "2 read(s)" in out
+    code, out = _alpr(capsys, "store", "search", *d, *WHO, "--pattern", "7AB*", "--hits-only")
+    assert code == 0 and "7ABC124\t0.93\thit\t" + hit.read_id in out and "7ABC123" not in out
+    code, out = _alpr(capsys, "store", "search", *d, *WHO, "--pattern", "*")
+    assert code == 1 and "no letter or digit" in out
+    code, out = _alpr(capsys, "audit", "report", *d, *WHO, "--out", str(unit["tmp"] / "r"))
+    terms = [json.loads(row["terms"]) for row in csv.DictReader(
+        (unit["tmp"] / "r" / "audit-without-case.csv").open())]
+    assert {"pattern": "7AB*", "hits_only": True}.items() <= terms[1].items()
+
+
+def test_empty_audit_report_csvs_have_headers(tmp_path):
+    from storage.report import COLUMNS, summarise, write_report
+
+    write_report(summarise([]), tmp_path)
+    for name, columns in COLUMNS.items():
+        assert (tmp_path / f"audit-{name}.csv").read_text().splitlines() == [",".join(columns)]

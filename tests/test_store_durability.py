@@ -7,6 +7,7 @@ import random
 import select
 import signal
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -14,16 +15,33 @@ from store_helpers import AUDITOR, INVESTIGATOR, KEK, make_read, open_store
 
 from storage.exc import StoreCorruptError, StoreFullError
 from storage.store import Store
+from storage.writer import GroupWriter
 
 
 def _writer(path, fd: int) -> None:
-    """Child process: store reads forever, reporting each id only after add_read returned."""
+    """Child process: store reads forever from three threads — two through the group-commit
+    writer in bursts of 1-8, one with plain add_read — reporting ids only after the call
+    returned (that is what "acknowledged" means)."""
     try:
         store = open_store(path, clock=time.time, budget=10**12)  # no eviction here
-        while True:
-            read = make_read(t=time.time(), crop_bytes=random.randint(500, 20_000))
-            store.add_read(read)
-            os.write(fd, read.read_id.encode() + b"\n")
+        writer = GroupWriter(store)
+
+        def grouped() -> None:
+            while True:
+                burst = [make_read(t=time.time(), crop_bytes=random.randint(500, 20_000))
+                         for _ in range(random.randint(1, 8))]
+                writer.add(burst)
+                os.write(fd, b"".join(r.read_id.encode() + b"\n" for r in burst))
+
+        def single() -> None:
+            while True:
+                read = make_read(t=time.time(), crop_bytes=random.randint(500, 20_000))
+                store.add_read(read)
+                os.write(fd, read.read_id.encode() + b"\n")
+
+        for target in (grouped, grouped):
+            threading.Thread(target=target, daemon=True).start()
+        single()
     finally:
         os._exit(1)
 

@@ -127,7 +127,8 @@ def test_eviction_queries_use_indexes(tmp_path):
     for sql in ("SELECT rid FROM reads WHERE state=1 AND acked <= 5 ORDER BY acked LIMIT 32",
                 "SELECT rid FROM reads WHERE state=0 AND stored <= 5 ORDER BY stored LIMIT 32",
                 "SELECT rid FROM reads WHERE state=0 ORDER BY rid LIMIT 32",
-                "DELETE FROM ngrams WHERE rid=5"):
+                "SELECT page_id FROM plate_pages WHERE key_id=5 ORDER BY page_id DESC LIMIT 1",
+                "SELECT rid FROM reads WHERE hit = 1 AND captured >= 5"):
         plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql))
         assert "INDEX" in plan and "TEMP B-TREE" not in plan, (sql, plan)
     store.close()

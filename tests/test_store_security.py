@@ -10,8 +10,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from store_helpers import AUDITOR, INVESTIGATOR, JPEG, Clock, make_read, open_store
 
 from storage.crypto import DataKey, PlatePattern
-from storage.exc import KeyFileError, WrongKeyError
-from storage.keys import load_kek, load_kek_credential, load_or_create_dev_kek, resolve_kek
+from storage.exc import InsecureKeyFileError, KeyFileError, WrongKeyError
+from storage.keys import (
+    load_kek,
+    load_kek_credential,
+    load_or_create_dev_kek,
+    read_secret_file,
+    resolve_kek,
+)
 
 PLATES = [f"{c}KXQ{n:03d}" for c, n in zip("1234567", (17, 205, 333, 480, 512, 699, 900),
                                             strict=True)]
@@ -79,11 +85,16 @@ def test_data_key_seal_binds_kind_and_nonces_are_unique():
             k.open(rid, kind, blob)
 
 
-def test_pattern_trigrams():
-    assert PlatePattern.parse("7AB*").grams == {"^7A", "7AB"}
-    assert PlatePattern.parse("*123").grams == {"123", "23$"}
-    assert PlatePattern.parse("?AB12?").grams == {"AB1", "B12"}
-    assert PlatePattern.parse("7*").grams == frozenset()
+def test_plate_patterns_and_the_refusal_rule():
+    assert PlatePattern.parse("7ab-*").text == "7AB*"
+    assert PlatePattern.parse("1**9").text == "1*9"
+    ends = PlatePattern.parse("1*9")
+    assert ends.matches("1ABC239") and ends.matches("19") and not ends.matches("1ABC238")
+    fixed = PlatePattern.parse("?AB12?")
+    assert fixed.matches("7AB123") and not fixed.matches("7AB1234")
+    for degenerate in ("*", "?*", "???", "*?*"):
+        with pytest.raises(ValueError, match="no letter or digit"):
+            PlatePattern.parse(degenerate)
 
 
 def test_kek_file_permissions(tmp_path):
@@ -102,6 +113,24 @@ def test_kek_file_permissions(tmp_path):
         load_kek(path)
     with pytest.raises(KeyFileError, match="not found"):
         load_kek(tmp_path / "missing.bin")
+
+
+def test_secret_file_reader(tmp_path):
+    path = tmp_path / "secret"
+    path.write_bytes(b"s3cret")
+    path.chmod(0o600)
+    assert read_secret_file(path) == b"s3cret"
+    with pytest.raises(KeyFileError, match="must be 4 bytes, found more"):
+        read_secret_file(path, size=4)
+    with pytest.raises(KeyFileError, match="must be 8 bytes, found 6"):
+        read_secret_file(path, size=8)
+    path.chmod(0o604)
+    with pytest.raises(InsecureKeyFileError, match="token is accessible by group/others"):
+        read_secret_file(path, what="token")
+    with pytest.raises(KeyFileError, match="token not found .*make one"):
+        read_secret_file(tmp_path / "nope", what="token", missing_hint="make one")
+    with pytest.raises(KeyFileError, match="not a regular file"):
+        read_secret_file(tmp_path)
 
 
 def test_dev_kek_is_created_0600_with_a_warning(tmp_path, caplog):

@@ -7,10 +7,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-from aiohttp.test_utils import TestServer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from gpiozero import Device
-from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from appliance.capture.live import SettingsError
 from appliance.config import AlprConfig
@@ -20,30 +16,16 @@ from appliance.config.gpio import GpioConfig
 from appliance.sources.picam import Picamera2Source
 from appliance.sources.synthetic import SyntheticSource
 from appliance.unit import Unit, UnitParts
-from storage.accounts import AccountStore
-from tests.capture_fakes import ListSink, TrackingRecognizer
+from tests.capture_fakes import ListSink, TrackingRecognizer, wait_for
 from tests.console_support import (
-    Console,
-    cheap_hasher,
     client,
-    hotlist_status,
-    make_config,
     open_store,
+    start_console,
 )
 from tests.fakes_picamera2 import FakePicamera2
-from webadmin.app import create_app
-from webadmin.tls import server_context
 
 ILLUM = 18
 W, H = 320, 240
-
-
-@pytest.fixture
-def factory():
-    factory = MockFactory(pin_class=MockPWMPin)
-    yield factory
-    factory.reset()
-    Device.pin_factory = None
 
 
 def config() -> AlprConfig:
@@ -62,16 +44,6 @@ def unit(tmp_path, factory):
     unit.start()
     yield unit
     unit.stop()
-
-
-def wait_for(predicate, timeout_s: float = 10.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    pytest.fail("condition not reached in time")
 
 
 def test_live_frame_is_a_jpeg_of_the_frame_size(unit):
@@ -162,17 +134,8 @@ def test_safe_mode_has_no_live_frame(tmp_path, factory):
 
 async def test_console_serves_the_units_snapshot(tmp_path, unit):
     wait_for(unit.live_frame)
-    cfg = make_config(tmp_path)
-    accounts = AccountStore.open(tmp_path / "accounts.db", hasher=cheap_hasher(),
-                                 seal_key=b"k" * 32)
     store = open_store(tmp_path)
-    app = create_app(cfg, store=store, accounts=accounts, health_provider=unit.health,
-                     snapshot_provider=unit.live_frame, hotlist_status=hotlist_status,
-                     camera_control=unit.camera_control,
-                     evidence_signer=Ed25519PrivateKey.generate())
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server(ssl=server_context(tmp_path, cfg.console, "pole-7"))
-    console = Console(server, accounts, store, unit.camera_control, cfg)
+    console = await start_console(tmp_path, store, unit=unit)
     try:
         name = console.user("tech", "technician")
         headers, _ = console.session(name, ("maintenance", "aiming the camera", None))
@@ -183,5 +146,6 @@ async def test_console_serves_the_units_snapshot(tmp_path, unit):
         image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
         assert image.shape == (H, W, 3)
     finally:
-        await server.close()
+        await console.server.close()
+        console.accounts.close()
         store.close()

@@ -13,9 +13,10 @@ import pytest
 from appliance.uplink.push import Pusher
 from appliance.uplink.receiver.app import create_app
 from appliance.uplink.receiver.db import ReceiverDB
+from appliance.uplink.sim import make_read, make_unit
 from appliance.uplink.tlsutil import make_self_signed
 from tests.store_helpers import open_store
-from tests.uplink_helpers import FlakyLink, TlsServer, make_read, make_unit
+from tests.uplink_helpers import FlakyLink, TlsServer
 
 
 @pytest.mark.slow

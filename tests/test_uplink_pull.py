@@ -11,7 +11,8 @@ from appliance.uplink.push import Pusher
 from appliance.uplink.receiver.db import ReceiverDB
 from appliance.uplink.receiver.puller import PullError, pull_once
 from appliance.uplink.reqsign import RequestVerifier, sign_request
-from tests.uplink_helpers import TlsServer, make_read, make_unit, receiver_server
+from appliance.uplink.sim import make_read, make_unit
+from tests.uplink_helpers import TlsServer, receiver_server
 
 
 @pytest.fixture()

@@ -9,8 +9,9 @@ import pytest
 
 from appliance.uplink.push import Pusher, PushRejected, backoff_delay
 from appliance.uplink.receiver.db import ReceiverDB
+from appliance.uplink.sim import make_read, make_unit
 from storage.types import Alert
-from tests.uplink_helpers import make_read, make_unit, receiver_server
+from tests.uplink_helpers import receiver_server
 
 
 def _alert(read_id="r1"):

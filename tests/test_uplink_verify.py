@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from appliance.uplink import verify
 from appliance.uplink.receiver.db import ReceiverDB
+from appliance.uplink.sim import make_read, make_unit
 from appliance.uplink.verify import GENESIS_HASH, VerifyError
-from tests.uplink_helpers import make_read, make_unit
 
 
 def _unit_with_batches(n=3, device="unit-1", reads_per=3):

@@ -17,7 +17,7 @@ from storage.report import summarise
 from webadmin import data
 from webadmin.context import CTX, SERVICES, SESSION, USER
 from webadmin.openapi import build_openapi
-from webadmin.settings import SettingsError, validate_changes
+from webadmin.settings import SettingsError, SettingsNotSaved, validate_changes
 from webadmin.snapshot import utc_iso
 from webadmin.views_admin import parse_training
 from webadmin.views_auth import client_address, run_blocking
@@ -151,10 +151,10 @@ async def settings_put(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     raw = await body(request)
     try:
-        changes = validate_changes(svc.config, svc.camera.get(), raw)
+        return ok(apply_settings(svc, request[USER],
+                                 validate_changes(svc.config, svc.camera.get(), raw)))
     except SettingsError as exc:
-        return fail(400, str(exc))
-    return ok(apply_settings(svc, request[USER], changes))
+        return fail(503 if isinstance(exc, SettingsNotSaved) else 400, str(exc))
 
 
 async def hotlist(request: web.Request) -> web.StreamResponse:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import secrets
 import sys
 from pathlib import Path
 
@@ -76,14 +75,9 @@ def read_kek(config, create: bool = False) -> bytes | None:
         return load_kek(config.unit.data_dir, spec)
     if not create:
         return None
-    logger.warning("!!! DEVELOPMENT: no KEK at %s; generating one. Provision the unit for real "
-                   "keys. !!!", path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    kek = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(kek)
-    return kek
+    from storage.keys import load_or_create_dev_kek  # loud warning, 0600, fsync
+
+    return load_or_create_dev_kek(path)
 
 
 def _serve(args) -> int:

@@ -84,8 +84,9 @@ def search(svc, ctx, query: dict) -> list[dict]:
         raise QueryError("plate: a partial plate with fewer than 3 known characters in a row "
                          "needs a time range (from and to)")
     limit = parse_limit(query.get("limit"), svc.config.console.search_max_results)
+    hits_only = str(query.get("hits", "")).lower() in ("1", "on", "true", "yes")
     reads = svc.store.search_reads(ctx, plate=plate, pattern=pattern, since=since, until=until,
-                                   limit=limit)
+                                   hits_only=hits_only, limit=limit)
     return [read_dict(r) for r in reads]
 
 

@@ -21,6 +21,10 @@ class SettingsError(ValueError):
     """A requested setting is unknown or out of range."""
 
 
+class SettingsNotSaved(SettingsError):
+    """The unit could not save the settings (disk full, read-only); nothing was changed."""
+
+
 def field_info(config, key: str):
     section, name = key.split(".", 1)
     return type(getattr(config, section)).model_fields[name]

@@ -25,7 +25,7 @@ async def search(request: web.Request) -> web.StreamResponse:
     svc = request.app[SERVICES]
     query = {k: v for k, v in request.query.items() if v}
     ctx = {"query": query, "reads": None, "title": "Search"}
-    if any(k in query for k in ("plate", "since", "until")):
+    if any(k in query for k in ("plate", "since", "until", "hits")):
         try:
             ctx["reads"] = data.search(svc, request[CTX], query)
         except data.QueryError as exc:
@@ -57,9 +57,15 @@ async def alerts(request: web.Request) -> web.StreamResponse:
     return render(request, "alerts.html", {"alerts": data.alerts(svc, request[CTX])})
 
 
-async def holds(request: web.Request) -> web.StreamResponse:
+def _holds_page(request, status=200, **extra):
+    """The holds page (also where hold and evidence forms report their errors)."""
     svc = request.app[SERVICES]
-    return render(request, "holds.html", {"holds": data.holds(svc, request[CTX])})
+    return render(request, "holds.html", {"holds": data.holds(svc, request[CTX]), **extra},
+                  status=status)
+
+
+async def holds(request: web.Request) -> web.StreamResponse:
+    return _holds_page(request)
 
 
 async def hold_place(request: web.Request) -> web.StreamResponse:
@@ -68,8 +74,7 @@ async def hold_place(request: web.Request) -> web.StreamResponse:
     try:
         data.place_hold(svc, request[CTX], dict(form))
     except data.QueryError as exc:
-        return render(request, "holds.html", {"holds": data.holds(svc, request[CTX]),
-                                              "error": str(exc)}, status=400)
+        return _holds_page(request, 400, error=str(exc))
     raise web.HTTPSeeOther("/holds?ok=placed")
 
 
@@ -80,8 +85,7 @@ async def hold_release(request: web.Request) -> web.StreamResponse:
         data.release_hold(svc, request[CTX], request.match_info["hold_id"],
                           str(form.get("reason", "")))
     except data.QueryError as exc:
-        return render(request, "holds.html", {"holds": data.holds(svc, request[CTX]),
-                                              "error": str(exc)}, status=400)
+        return _holds_page(request, 400, error=str(exc))
     raise web.HTTPSeeOther("/holds?ok=released")
 
 
@@ -91,8 +95,7 @@ async def evidence_export(request: web.Request) -> web.StreamResponse:
     try:
         name, body = data.export_evidence(svc, request[CTX], dict(form))
     except data.QueryError as exc:
-        return render(request, "holds.html", {"holds": data.holds(svc, request[CTX]),
-                                              "error": str(exc)}, status=400)
+        return _holds_page(request, 400, error=str(exc))
     return web.Response(body=body, content_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{name}"'})
 

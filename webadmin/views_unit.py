@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from webadmin.context import CTX, SERVICES, USER, render
-from webadmin.settings import SETTINGS, SettingsError, validate_changes
+from webadmin.settings import SETTINGS, SettingsError, SettingsNotSaved, validate_changes
 from webadmin.snapshot import annotate, utc_iso
 
 logger = logging.getLogger(__name__)
@@ -52,17 +52,22 @@ async def settings_apply(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     raw = {key: str(form[key]) for key in SETTINGS if key in form}
     try:
-        changes = validate_changes(svc.config, svc.camera.get(), raw)
+        apply_settings(svc, user, validate_changes(svc.config, svc.camera.get(), raw))
     except SettingsError as exc:
-        return render(request, "settings.html", settings_context(svc, str(exc), raw), status=400)
-    apply_settings(svc, user, changes)
+        status = 503 if isinstance(exc, SettingsNotSaved) else 400
+        return render(request, "settings.html", settings_context(svc, str(exc), raw), status=status)
     raise web.HTTPSeeOther("/settings?ok=1")
 
 
 def apply_settings(svc, user, changes: dict) -> dict:
-    """Apply live and log who changed what (a security event)."""
+    """Apply live (the unit also saves them) and log who changed what (a security event)."""
     before = svc.camera.get()
-    after = svc.camera.apply(changes)
+    try:
+        after = svc.camera.apply(changes)
+    except OSError as exc:  # the unit saves before applying: nothing changed
+        logger.error("camera/IR settings from %s not saved: %s", user.username, exc)
+        raise SettingsNotSaved(f"settings not saved on the unit ({exc.strerror or exc}); "
+                               "nothing was changed") from None
     diff = {k: {"from": before.get(k), "to": after.get(k)} for k in changes
             if before.get(k) != after.get(k)}
     svc.store.log_event("config-change", {"section": "camera/ir", "changes": diff},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,11 +131,26 @@ def validated(config: AlprConfig, changes: dict) -> AlprConfig:
 
 
 class CameraControl:
-    """get()/apply() over the running source and illuminator (webadmin.context.CameraControl)."""
+    """get()/apply() over the running source and illuminator (webadmin.context.CameraControl).
 
-    def __init__(self, config: AlprConfig, source: Any = None, illuminator: Any = None):
+    ``persist(new_config)``, when given, saves the settings before they are applied (the unit
+    passes appliance.capture.overrides.save_overrides); if it raises, nothing changes.
+    """
+
+    def __init__(self, config: AlprConfig, source: Any = None, illuminator: Any = None, *,
+                 persist: Callable[[AlprConfig], Any] | None = None):
         self.config, self.source, self.illuminator = config, source, illuminator
+        self.persist = persist
         self._lock = threading.Lock()
+
+    def bind(self, source: Any, illuminator: Any, *, push: bool = False) -> None:
+        """Attach the running source and illuminator; ``push`` applies the current settings
+        to them (settings restored at start-up, for parts not built from this config)."""
+        with self._lock:
+            self.source, self.illuminator = source, illuminator
+            if push:
+                self._apply_camera(self.config)
+                self._apply_illuminator(self.config)
 
     def get(self) -> dict:
         with self._lock:
@@ -147,6 +163,8 @@ class CameraControl:
             new = validated(self.config, changes)
             before = {k: getattr(getattr(self.config, k.split(".")[0]), k.split(".")[1])
                       for k in changes}
+            if self.persist is not None:
+                self.persist(new)  # an OSError here (disk full) leaves everything as it was
             self._apply_camera(new)
             self._apply_illuminator(new)
             self.config = new

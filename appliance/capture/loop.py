@@ -206,16 +206,21 @@ class CaptureLoop:
         with self._lock:
             pending, self.undelivered = self.undelivered + list(reads), []
             t0 = time.monotonic()
-            for i, read in enumerate(pending):
+            # A sink with handle_many (the store) takes a burst as one batch: one commit.
+            many = getattr(self.sink, "handle_many", None)
+            batches = [pending] if many and len(pending) > 1 else [[r] for r in pending]
+            handed = 0
+            for batch in batches:
                 try:
-                    self.sink.handle(read)
+                    many(batch) if len(batch) > 1 else self.sink.handle(batch[0])
                 except Exception as exc:
                     self.sink_errors += 1
-                    self.undelivered = pending[i:]
+                    self.undelivered = pending[handed:]
                     logger.error("read sink failed (%s); %d read(s) kept for retry", exc,
                                  len(self.undelivered))
                     break
-                self.reads += 1
+                handed += len(batch)
+                self.reads += len(batch)
             if pending:
                 self.timings.add("sink", time.monotonic() - t0)
 

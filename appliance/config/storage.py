@@ -15,6 +15,10 @@ class StorageConfig(Section):
     max_retention_days: float = Field(
         30, gt=0, description="Purge reads at the latest this long after capture, acknowledged "
         "or not.")
+    access_log_retention_days: float = Field(
+        730, ge=0, description="Delete access-log entries older than this once the agency "
+        "server has acknowledged them, never past the newest signed checkpoint (which anchors the "
+        "rest, so `alpr audit verify` still verifies); 0 keeps the log forever.")
     period_h: float = Field(
         24, gt=0, le=24 * 31,
         description="Length of a data-key period (crypto-shredding granularity).")

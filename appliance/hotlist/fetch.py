@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from appliance.hotlist.manager import HotlistManager
-from appliance.hotlist.parse import HotlistError
+from provisioning.hotlist_format import HotlistError
 
 logger = logging.getLogger(__name__)
 

@@ -9,9 +9,6 @@ a read being matched never sees half a list.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -22,7 +19,14 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from appliance.hotlist.matcher import Match, Matcher
-from appliance.hotlist.parse import Hotlist, HotlistError, RowError, load_signed
+from provisioning.hotlist_format import (
+    Hotlist,
+    HotlistError,
+    RowError,
+    load_signed,
+    sig_path_for,
+)
+from provisioning.keys import write_file_atomic
 from storage.types import Alert
 
 logger = logging.getLogger(__name__)
@@ -110,7 +114,7 @@ class HotlistManager:
         hl = load_signed(path, self.key, now=self.clock())
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            for src in (path.with_name(path.name + ".sig"), path):  # list last: it names the pair
+            for src in (sig_path_for(path), path):  # list last: it names the pair
                 _atomic_copy(src, self.directory / src.name)
             lists = dict(self.lists)
             lists[path.name] = hl
@@ -160,13 +164,5 @@ class HotlistManager:
 
 
 def _atomic_copy(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Copy a verified list (or its signature) in: temp file, fsync, rename, directory fsync."""
+    write_file_atomic(dst, src.read_bytes(), mode=0o600)

@@ -18,7 +18,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from appliance.hotlist.model import HotlistEntry, confusion_key
+from appliance.hotlist.model import confusion_key
+from provisioning.hotlist_format import HotlistEntry
 
 _KIND_RANK = {"exact": 0, "pattern": 1, "confusion": 2}
 

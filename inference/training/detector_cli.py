@@ -27,6 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export-only", action="store_true",
                         help="export and validate the last checkpoint in --out (after an "
                              "interrupted run) instead of training")
+    parser.add_argument("--resume", type=Path, default=None, metavar="WEIGHTS",
+                        help="stage 2: continue from these weights (a detector_train.weights.h5) "
+                             "with the fine-tune settings (FINETUNE in detector_train.py)")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
     parser.add_argument("--no-render", action="store_true",
                         help="do not use the synthetic plate renderer even when it is available")
 
@@ -44,13 +48,18 @@ def _renderer(enabled: bool):
 
 
 def run(args: argparse.Namespace) -> int:
-    from inference.training.detector_train import TrainConfig, train
+    from inference.training.detector_train import FINETUNE, TrainConfig, train
 
     logging.getLogger("inference").setLevel(logging.INFO)  # progress even without -v
     if not (args.data / "scenes" / "labels.jsonl").exists():
         raise SystemExit(f"alpr train detector: {args.data}/scenes/labels.jsonl not found "
                          "(use --data DIR)")
     cfg = TrainConfig(data=args.data, out=args.out, seed=args.seed)
+    resume = getattr(args, "resume", None)
+    if resume is not None and not args.export_only:
+        if not resume.exists():
+            raise SystemExit(f"alpr train detector: --resume {resume} not found")
+        cfg = TrainConfig(data=args.data, out=args.out, seed=args.seed, resume=resume, **FINETUNE)
     if args.smoke:
         cfg.steps, cfg.batch, cfg.patch = 3, 2, 64
         cfg.input_w, cfg.input_h = 128, 64
@@ -63,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         cfg.threshold = args.threshold
     if args.batch is not None:
         cfg.batch = args.batch
+    if getattr(args, "lr", None) is not None:
+        cfg.lr = args.lr
     renderer = None if args.export_only else _renderer(not args.no_render and not args.smoke)
     manifest = train(cfg, renderer, export_only=args.export_only)
     for kind, m in manifest["validation"].items():

@@ -70,13 +70,13 @@ def load_crops(crops_dir: Path, limit: int | None = None) -> list[np.ndarray]:
 
 
 def _scene_window(rng: np.random.Generator, scene: Scene, size: int,
-                  plate_centred: bool) -> tuple[np.ndarray, np.ndarray]:
+                  plate_centred: bool, min_w: float = 14) -> tuple[np.ndarray, np.ndarray]:
     """Rescale + small rotation + crop of a scene; returns the patch and its quads."""
     img = scene.image
     h, w = img.shape
     if plate_centred and len(scene.quads):
         q = scene.quads[rng.integers(len(scene.quads))]
-        target_w = np.exp(rng.uniform(np.log(14), np.log(0.9 * size)))
+        target_w = np.exp(rng.uniform(np.log(min_w), np.log(0.9 * size)))
         s = target_w / max(np.ptp(q[:, 0]), 1.0)
         centre = q.mean(0) + rng.uniform(-0.4, 0.4, 2) * size / s
     else:
@@ -98,9 +98,10 @@ def _scene_window(rng: np.random.Generator, scene: Scene, size: int,
     return patch, quads.astype(np.float32)
 
 
-def _paste_quad(rng: np.random.Generator, size: int, aspect: float) -> np.ndarray:
+def _paste_quad(rng: np.random.Generator, size: int, aspect: float,
+                min_w: float = 14) -> np.ndarray:
     """A random perspective quad for a plate of the given width/height aspect."""
-    w = np.exp(rng.uniform(np.log(14), np.log(0.8 * size)))
+    w = np.exp(rng.uniform(np.log(min_w), np.log(0.8 * size)))
     h = w / aspect * rng.uniform(0.85, 1.15)
     cx, cy = rng.uniform(0.1, 0.9, 2) * size
     yaw = rng.uniform(-0.35, 0.35)  # one side shorter: the plate is turned away
@@ -195,16 +196,20 @@ def distractor(rng: np.random.Generator) -> np.ndarray:
 
 
 class PatchSampler:
-    """Draws (patch, quads, exact) training samples; deterministic for a given rng."""
+    """Draws (patch, quads, exact) training samples; deterministic for a given rng.
+
+    `min_w`: smallest plate width (input px) drawn for plate-centred windows and pasted plates.
+    """
 
     def __init__(self, scenes: list[Scene], crops: list[np.ndarray], size: int = 256,
                  renderer=None, p_paste: float = 0.4, p_random: float = 0.15,
-                 p_distractor: float = 0.25) -> None:
+                 p_distractor: float = 0.25, min_w: float = 14) -> None:
         if not scenes:
             raise ValueError("no training scenes")
         self.scenes, self.crops, self.size = scenes, crops, size
         self.renderer = renderer  # optional: rng -> (gray plate image, its (4,2) corners)
         self.p_paste, self.p_random, self.p_distractor = p_paste, p_random, p_distractor
+        self.min_w = min_w
 
     def _plate(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         if self.renderer is not None and (not self.crops or rng.random() < 0.5):
@@ -216,7 +221,7 @@ class PatchSampler:
         r = rng.random()
         pasting = r < self.p_paste and (self.crops or self.renderer is not None)
         patch, quads = _scene_window(rng, scene, self.size, plate_centred=not pasting
-                                     and r >= self.p_paste + self.p_random)
+                                     and r >= self.p_paste + self.p_random, min_w=self.min_w)
         exact = list(scene.exact)
         quads = list(quads)
         if pasting:
@@ -225,7 +230,7 @@ class PatchSampler:
                 ph, pw = plate.shape
                 aspect = (np.ptp(src[:, 0]) / max(np.ptp(src[:, 1]), 1)) if src is not None \
                     else pw / ph
-                quad = _paste_quad(rng, self.size, aspect)
+                quad = _paste_quad(rng, self.size, aspect, self.min_w)
                 if _overlaps(quad, quads):
                     continue
                 paste(rng, patch, plate, quad, src)
@@ -248,8 +253,11 @@ class PatchSampler:
 
 
 def targets(quads: np.ndarray, exact: np.ndarray, size: int, stride: int = STRIDE,
-            box_corner_weight: float = 0.25) -> dict[str, np.ndarray]:
-    """Heatmap, regression maps and masks for one patch (see inference.detector for the layout)."""
+            box_corner_weight: float = 0.25,
+            min_plate_w: float = MIN_PLATE_W) -> dict[str, np.ndarray]:
+    """Heatmap, regression maps and masks for one patch (see inference.detector for the layout).
+
+    Plates narrower than min_plate_w or mostly outside the patch are "don't care"."""
     g = size // stride
     heat = np.zeros((g, g), np.float32)
     heat_w = np.ones((g, g), np.float32)  # 0 = don't care (tiny or mostly hidden plates)
@@ -263,7 +271,7 @@ def targets(quads: np.ndarray, exact: np.ndarray, size: int, stride: int = STRID
         w, h = x1 - x0, y1 - y0
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         vis = (min(x1, size) - max(x0, 0)) * (min(y1, size) - max(y0, 0)) / max(w * h, 1e-6)
-        if w < MIN_PLATE_W or h < 3 or vis < 0.6 or not (0 <= cx < size and 0 <= cy < size):
+        if w < min_plate_w or h < 3 or vis < 0.6 or not (0 <= cx < size and 0 <= cy < size):
             c0, r0 = int(max(x0 // stride, 0)), int(max(y0 // stride, 0))
             c1, r1 = int(np.ceil(min(x1, size) / stride)), int(np.ceil(min(y1, size) / stride))
             heat_w[r0:r1, c0:c1] = 0

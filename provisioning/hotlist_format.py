@@ -1,4 +1,8 @@
-"""Load signed hotlists (CSV or JSON), verify the signature, validate every row.
+"""The signed hotlist file format (CSV or JSON): entries, validation, the signature envelope.
+
+Both sides use it: the agency validates a list before signing it (`alpr agency sign-hotlist`,
+provisioning.agency) and the unit verifies and loads it (appliance.hotlist). It lives in
+provisioning because appliance may import provisioning, never the other way.
 
 Signature: a detached file ``<list>.sig`` next to the list holding the base64 Ed25519 signature
 over the list's exact bytes, made with the agency's hotlist key (trust/hotlist.pub on the unit).
@@ -19,9 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from appliance.hotlist.model import CATEGORY_ALIASES, CATEGORY_PRIORITY, HotlistEntry
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 2_000_000
@@ -35,6 +37,48 @@ _PLATE = re.compile(r"^[A-Z0-9?*]{2,10}$")
 _STATE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9#/._-]{1,32}$")
 _VERSION = re.compile(r"^[A-Za-z0-9:._-]{1,64}$")
+
+# category -> alert priority (1 = highest). Persons at risk and wanted persons first.
+CATEGORY_PRIORITY = {
+    "missing-person": 1,
+    "wanted": 1,
+    "stolen-vehicle": 2,
+    "stolen-plate": 2,
+    "partial-plate": 3,
+}
+CATEGORY_ALIASES = {
+    "missing person": "missing-person", "missing_person": "missing-person",
+    "stolen vehicle": "stolen-vehicle", "stolen_vehicle": "stolen-vehicle",
+    "stolen plate": "stolen-plate", "stolen_plate": "stolen-plate",
+    "partial plate": "partial-plate", "partial_plate": "partial-plate",
+    "partial": "partial-plate",
+}
+WILDCARDS = "?*"
+
+
+@dataclass(frozen=True, slots=True)
+class HotlistEntry:
+    """One row of a hotlist. ``plate`` may hold ``?`` (one character) and ``*`` (any run)."""
+
+    plate: str
+    category: str
+    state: str | None = None
+    source: str = ""
+    expires: float | None = None  # epoch seconds; None = until the list is replaced
+    reference: str | None = None  # agency's incident/case reference (never a person)
+    list_name: str = ""
+    row: int = 0
+
+    @property
+    def is_pattern(self) -> bool:
+        return any(c in self.plate for c in WILDCARDS)
+
+    @property
+    def priority(self) -> int:
+        return CATEGORY_PRIORITY[self.category]
+
+    def active(self, now: float) -> bool:
+        return self.expires is None or self.expires > now
 
 
 class HotlistError(ValueError):
@@ -70,6 +114,17 @@ class Hotlist:
     categories: dict = field(default_factory=dict)
 
 
+def sig_path_for(path: str | Path) -> Path:
+    """Where a list's detached signature lives: ``NAME.sig`` beside ``NAME``."""
+    path = Path(path)
+    return path.with_name(path.name + ".sig")
+
+
+def sign_envelope(data: bytes, key: Ed25519PrivateKey) -> bytes:
+    """The ``.sig`` file's bytes: base64 Ed25519 over the list's exact bytes, then a newline."""
+    return base64.b64encode(key.sign(data)) + b"\n"
+
+
 def verify_signature(data: bytes, sig_text: bytes, key: Ed25519PublicKey) -> bool:
     try:
         key.verify(base64.b64decode(sig_text.strip(), validate=True), data)
@@ -81,7 +136,7 @@ def verify_signature(data: bytes, sig_text: bytes, key: Ed25519PublicKey) -> boo
 def load_signed(path: str | Path, key: Ed25519PublicKey, *, now: float) -> Hotlist:
     """Read ``path`` and ``path.sig``, verify, parse and validate. Raises HotlistError."""
     path = Path(path)
-    sig_path = path.with_name(path.name + ".sig")
+    sig_path = sig_path_for(path)
     try:
         if path.stat().st_size > MAX_BYTES:
             raise HotlistError(path.name, [RowError(0, "", f"larger than {MAX_BYTES} bytes")])
