@@ -93,7 +93,7 @@ EU_PATTERNS: dict[str, tuple[str, ...]] = {
               "DDDDLL", "LLDDDD"),
     "EU-PL": ("LLDDDDD", "LLLDDDD", "LLLDDLL"),
     "EU-RO": ("LDDLLL", "LDDDLLL", "LLDDLLL"),
-    "EU-UK": ("LLDDLLL", "LDDDLLL", "LLLDDDL"),
+    "EU-UK": ("LLDDLLL",),
     "EU-BE": ("DLLLDDD",),
     "EU-PT": ("LLDDLL", "DDLLDD"),
     "EU-AT": ("LDDDDL", "LLDDDL", "LDDDLL"),

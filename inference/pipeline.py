@@ -143,16 +143,19 @@ class PlateRecognizer:
         return PlateReading(det, best.ocr, self._merged(best, readings))
 
     def _merged(self, best: PlateReading, readings: list[PlateReading]) -> tuple[Candidate, ...]:
-        """The best view's top candidate, then every view's others by plausibility (one each):
-        hotlist matching gets the alternatives of both cuts."""
-        first = best.candidates[0]
-        rest: dict[str, Candidate] = {}
-        for c in (c for r in readings for c in r.candidates):
-            if c.text != first.text and (c.text not in rest or
-                                         c.confidence > rest[c.text].confidence):
-                rest[c.text] = c
-        ordered = sorted(rest.values(), key=_plausibility, reverse=True)
-        return (first, *ordered[: self.top_n - 1])
+        """The best view's candidates in their order, then the other views' ones (by
+        plausibility) while there is room: hotlist matching gets both cuts' alternatives."""
+        seen = {c.text for c in best.candidates}
+        others = sorted((c for r in readings if r is not best for c in r.candidates
+                         if c.text not in seen), key=_plausibility, reverse=True)
+        out = list(best.candidates)
+        for c in others:
+            if len(out) >= self.top_n:
+                break
+            if c.text not in seen:
+                seen.add(c.text)
+                out.append(c)
+        return tuple(out)
 
     def _unsure(self, r: PlateReading) -> bool:
         return (r.candidates[0].confidence < self.second_look_below
