@@ -32,7 +32,7 @@ Reader = Callable[[object, list], list[list[str]]]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", type=Path, help="folder: images with OpenALPR .txt labels, or "
                         "labels.jsonl beside images/ (its validation split is used)")
-    parser.add_argument("--region", choices=("us", "eu", "auto"), default="us",
+    parser.add_argument("--region", choices=("us", "eu", "br", "auto"), default="us",
                         help="plate format family used to rank reading candidates")
     parser.add_argument("--threads", type=int, default=1, help="interpreter threads (default 1)")
     parser.add_argument("--json", type=Path, default=None, metavar="OUT",

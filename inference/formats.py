@@ -13,6 +13,7 @@ substituted where no pattern asks for it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -60,14 +61,36 @@ US_PATTERNS: dict[str, tuple[str, ...]] = {
     "US-IN": ("DDDLLL", "DDDLL"),
     "US-MI": ("LLLDDDD", "DLLLDD"),
     "US-WA": ("LLLDDDD", "DDDLLL"),
+    "US-PA": ("LLLDDDD",),
+    "US-OH": ("LLLDDDD", "LLDDDD"),
+    "US-GA": ("LLLDDDD", "DDDLLL"),
+    "US-NC": ("LLLDDDD", "LLLDDD"),
+    "US-VA": ("LLLDDDD", "LLLDDD"),
+    "US-AZ": ("LLLDDDD", "LLLDDD"),
+    "US-MO": ("LLDLDL", "LLDDDL"),
+    "US-CO": ("LLLLDD", "DDDLLL", "LLLDDD"),
+    "US-AL": ("DDLDDDD", "DLDDDDD"),
+    "US-UT": ("LDDDLL", "DDDLLL"),
+    "US-OR": ("DDDLLL", "LLLDDD"),
+    "US-DE": ("DDDDDD", "DDDDD"),
     "US-GEN": ("LLLDDDD", "LLLDDD", "DDDLLL", "LLDDDD", "DDDDLL", "LLLLDDD", "DLLDDD"),
 }
+
+def _german() -> tuple[str, ...]:
+    """District (1-3 letters) + 1-2 letters, then 1-4 digits, at most 8 characters; the
+    commonest shapes first."""
+    common = ("LLDDDD", "LLLDDDD", "LLDDD", "LLLDDD", "LLLLDDD", "LLLLDDDD", "LDDDD", "LLDD")
+    rest = tuple("L" * n + "D" * d for n in range(2, 6) for d in range(1, 5) if n + d <= 8)
+    return common + tuple(p for p in rest if p not in common)
+
+
 EU_PATTERNS: dict[str, tuple[str, ...]] = {
-    "EU-DE": ("LLDDDD", "LLLDDDD", "LLDDD", "LLLDDD", "LLLLDDD", "LLLLDDDD", "LDDDD", "LLDD"),
+    "EU-DE": _german(),
     "EU-FR": ("LLDDDLL",),
     "EU-IT": ("LLDDDLL",),
     "EU-ES": ("DDDDLLL",),
-    "EU-NL": ("LLDDDL", "DDLLLD", "DLLLDD", "LDDDLL", "LLLDDL", "DLLDDD"),
+    "EU-NL": ("LLDDDL", "DDLLLD", "DLLLDD", "LDDDLL", "LLLDDL", "DLLDDD", "LLDDLL", "DDLLDD",
+              "DDDDLL", "LLDDDD"),
     "EU-PL": ("LLDDDDD", "LLLDDDD", "LLLDDLL"),
     "EU-RO": ("LDDLLL", "LDDDLLL", "LLDDLLL"),
     "EU-UK": ("LLDDLLL",),
@@ -76,19 +99,34 @@ EU_PATTERNS: dict[str, tuple[str, ...]] = {
     "EU-AT": ("LDDDDL", "LLDDDL", "LDDDLL"),
     "EU-CZ": ("DLDDDDD", "DLLDDDD"),
     "EU-SE": ("LLLDDD", "LLLDDL"),
+    "EU-DK": ("LLDDDDD",),
+    "EU-NO": ("LLDDDDD",),
+    "EU-FI": ("LLLDDD", "LLDDD"),
+    "EU-HU": ("LLLDDD", "LLLLDDD"),
+    "EU-GR": ("LLLDDDD",),
+    "EU-HR": ("LLDDDLL", "LLDDDDLL"),
+    "EU-SK": ("LLDDDLL",),
+    "EU-BG": ("LLDDDDLL",),
+    "EU-LT": ("LLLDDD",),
+    "EU-LV": ("LLDDDD",),
+    "EU-EE": ("DDDLLL",),
+    "EU-LU": ("LLDDDD",),
+    "EU-IE": ("DDDLDDDDD", "DDLLDDDD", "DDDLLDDDD", "DDLDDDD"),
 }
 OTHER_PATTERNS: dict[str, tuple[str, ...]] = {
-    "BR": ("LLLDDDD", "LLLDLDD"),  # old grey plates and Mercosul
+    "BR": ("LLLDDDD", "LLLDLDD"),  # old grey plates (LLL-9999) and Mercosur (LLL9L99)
 }
-REGION_FAMILIES = ("us", "eu", "auto")
+REGION_FAMILIES = ("us", "eu", "br", "auto")
 
 
 def patterns_for(region: str) -> dict[str, tuple[str, ...]]:
-    """Patterns for `region` ("us", "eu", "auto" = all, or one code such as "US-CA")."""
+    """Patterns for `region` ("us", "eu", "br", "auto" = all, or one code such as "US-CA")."""
     if region == "us":
         return US_PATTERNS
     if region == "eu":
         return EU_PATTERNS
+    if region == "br":
+        return OTHER_PATTERNS
     if region == "auto":
         return {**US_PATTERNS, **EU_PATTERNS, **OTHER_PATTERNS}
     for table in (US_PATTERNS, EU_PATTERNS, OTHER_PATTERNS):
@@ -111,14 +149,27 @@ def matches(text: str, pattern: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=64)
+def _by_length(region: str) -> dict[int, tuple[tuple[str, str], ...]]:
+    """length -> ((pattern, code), ...): each distinct pattern once, with the first region code
+    (in table order) that has it; ranking tries every pattern for every alternative, so the
+    duplicates across states and countries would only cost time."""
+    out: dict[int, dict[str, str]] = {}
+    for code, pats in patterns_for(region).items():
+        for pat in pats:
+            out.setdefault(len(pat), {}).setdefault(pat, code)
+    return {n: tuple(d.items()) for n, d in out.items()}
+
+
 def matching_region(text: str, region: str = "auto") -> str | None:
     """The first region code whose patterns accept `text` (None: no pattern, e.g. vanity)."""
-    for code, pats in patterns_for(region).items():
-        if any(matches(text, p) for p in pats):
+    for pat, code in _by_length(region).get(len(text), ()):
+        if matches(text, pat):
             return code
     return None
 
 
+@functools.lru_cache(maxsize=64)
 def _confusable(ch: str) -> frozenset[str]:
     out: set[str] = set()
     for group in CONFUSION_GROUPS:
@@ -127,8 +178,52 @@ def _confusable(ch: str) -> frozenset[str]:
     return frozenset(out)
 
 
+_INDEX = {c: i for i, c in enumerate(ALPHABET)}
+
+
 def _allowed(symbol: str) -> frozenset[str]:
     return LETTERS if symbol == "L" else DIGITS if symbol == "D" else LETTERS | DIGITS
+
+
+Slot = dict[str, tuple[str, float] | None]  # pattern symbol -> (character, cost) or unreachable
+
+
+def _slot(ch: str, row: np.ndarray | None) -> Slot:
+    """What one read character becomes under each pattern symbol, at what log-prob cost."""
+    out: Slot = {"A": (ch, 0.0)}
+    for sym in ("L", "D"):
+        allowed = _allowed(sym)
+        if ch in allowed:
+            out[sym] = (ch, 0.0)
+            continue
+        options = sorted(_confusable(ch) & allowed)
+        if not options:
+            out[sym] = None
+        elif row is not None:
+            best = max(options, key=lambda c: row[_INDEX[c]])
+            p_new, p_old = float(row[_INDEX[best]]), float(row[_INDEX[ch]])
+            out[sym] = (best, math.log(max(p_old, 1e-9)) - math.log(max(p_new, 1e-9)))
+        else:
+            out[sym] = (options[0], 2.0)
+    return out
+
+
+def _slots(text: str, probs: np.ndarray | None) -> list[Slot]:
+    return [_slot(ch, probs[i] if probs is not None and i < len(probs) else None)
+            for i, ch in enumerate(text)]
+
+
+def _fit(slots: list[Slot], pattern: str) -> tuple[str, float] | None:
+    if len(slots) != len(pattern):
+        return None
+    out, cost = [], 0.0
+    for slot, sym in zip(slots, pattern, strict=True):
+        hit = slot[sym]
+        if hit is None:
+            return None
+        out.append(hit[0])
+        cost += hit[1]
+    return "".join(out), cost
 
 
 def coerce(text: str, pattern: str, probs: np.ndarray | None = None) -> tuple[str, float] | None:
@@ -141,25 +236,7 @@ def coerce(text: str, pattern: str, probs: np.ndarray | None = None) -> tuple[st
     """
     if len(text) != len(pattern):
         return None
-    out, cost = [], 0.0
-    for i, (ch, sym) in enumerate(zip(text, pattern, strict=True)):
-        allowed = _allowed(sym)
-        if ch in allowed:
-            out.append(ch)
-            continue
-        options = sorted(_confusable(ch) & allowed)
-        if not options:
-            return None
-        if probs is not None and i < len(probs):
-            best = max(options, key=lambda c: probs[i][ALPHABET.index(c)])
-            p_new = float(probs[i][ALPHABET.index(best)])
-            p_old = float(probs[i][ALPHABET.index(ch)])
-            cost += math.log(max(p_old, 1e-9)) - math.log(max(p_new, 1e-9))
-        else:
-            best = options[0]
-            cost += 2.0
-        out.append(best)
-    return "".join(out), cost
+    return _fit(_slots(text, probs), pattern)
 
 
 @dataclass(frozen=True)
@@ -187,7 +264,7 @@ def rank(
     (patterns fix character classes, not the length the model read); each Candidate's
     confidence is the model's probability of that exact string.
     """
-    table = patterns_for(region)
+    patterns_for(region)  # an unknown region fails here
     scored: dict[str, tuple[float, Scored]] = {}
     best_len = len(normalise(raw[0][0])) if raw else 0
 
@@ -202,12 +279,11 @@ def rank(
             continue
         logp = math.log(max(p, 1e-12))
         add(text, logp, matching_region(text, region))
-        for code, pats in table.items():
-            for pat in pats:
-                fixed = coerce(text, pat, probs if probs is not None and len(probs) == len(text)
-                               else None)
-                if fixed and fixed[0] != text:
-                    add(fixed[0], logp - fixed[1], code)
+        slots = _slots(text, probs if probs is not None and len(probs) == len(text) else None)
+        for pat, code in _by_length(region).get(len(text), ()):
+            fixed = _fit(slots, pat)
+            if fixed and fixed[0] != text:
+                add(fixed[0], logp - fixed[1], code)
     ordered = sorted(scored.values(), key=lambda kv: -kv[0])[:top_n]
     return [Candidate(s.text, float(min(1.0, math.exp(s.logp))), s.region) for _, s in ordered]
 

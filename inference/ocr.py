@@ -33,6 +33,14 @@ class OcrResult:
     confidence: float  # probability of `text` under the model (sum over its CTC paths)
     alternatives: tuple[tuple[str, float], ...]  # best first, alternatives[0][0] == text
     probs: np.ndarray  # (len(text), len(SYMBOLS)): each character's column distribution
+    # (first, last, columns): the first and last column the greedy path reads a character in,
+    # and the number of columns; a character at the crop's very edge may be cut or not one at all
+    span: tuple[int, int, int] = (0, 0, 0)
+
+    def touches_edge(self, columns: int = 1) -> bool:
+        """True when a character is read within `columns` of either end of the crop."""
+        first, last, n = self.span
+        return bool(self.text) and (first < columns or last >= n - columns)
 
 
 def normalise_contrast(gray: np.ndarray) -> np.ndarray:
@@ -96,11 +104,13 @@ def greedy(probs: np.ndarray) -> tuple[str, tuple[float, ...], np.ndarray]:
 def decode(probs: np.ndarray, top_n: int = 5) -> OcrResult:
     probs = np.asarray(probs, np.float32)
     text, conf, char_probs = greedy(probs)
+    read = np.nonzero(probs.argmax(axis=1) != BLANK)[0]
+    span = (int(read[0]), int(read[-1]), len(probs)) if len(read) else (0, 0, len(probs))
     alts = beam_search(probs, top_n) if text else []
     p_text = next((p for t, p in alts if t == text), float(np.prod(conf)) if conf else 0.0)
     if text and (not alts or alts[0][0] != text):
         alts = [(text, p_text)] + [a for a in alts if a[0] != text][: top_n - 1]
-    return OcrResult(text, conf, min(1.0, p_text), tuple(alts), char_probs)
+    return OcrResult(text, conf, min(1.0, p_text), tuple(alts), char_probs, span)
 
 
 class PlateReader:

@@ -8,6 +8,7 @@ one Read per vehicle pass out) and offers `read_image` for single images (`alpr 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,7 +18,7 @@ import numpy as np
 
 from inference import formats
 from inference.ocr import OcrResult, PlateReader
-from inference.rectify import rectify
+from inference.rectify import grow_quad, rectify
 from inference.tracker import Observation, Tracker
 from inference.types import Candidate, Detection, Read
 
@@ -26,6 +27,37 @@ logger = logging.getLogger(__name__)
 MIN_MEAN_CHAR_CONF = 0.3  # below this a "plate" is most likely a sign, a grille or a sticker
 OVERVIEW_WIDTH = 640  # evidence overview image width
 CROP_MARGIN = 0.04  # context kept round the detector's corners (fraction of the plate width)
+
+
+@dataclass(frozen=True)
+class CropView:
+    """One way to cut a detected plate for the OCR: the corner quad grown by `grow_x` of its
+    width on each side and `grow_y` of its height, then `margin` kept round it."""
+
+    name: str
+    margin: float
+    grow_x: float = 0.0
+    grow_y: float = 0.0
+
+    def cut(self, image: np.ndarray, det: Detection) -> np.ndarray:
+        corners = det.corners
+        if corners is not None and (self.grow_x or self.grow_y):
+            corners = grow_quad(corners, self.grow_x, self.grow_y)
+        box = det.box
+        if corners is None and (self.grow_x or self.grow_y):
+            x, y, w, h = box
+            box = (x - self.grow_x * w, y - self.grow_y * h,
+                   w * (1 + 2 * self.grow_x), h * (1 + 2 * self.grow_y))
+        return rectify(image, corners, box, margin=self.margin)
+
+
+# The first view is always read; the others only for a second look when the first reading is
+# unsure (see SECOND_LOOK_BELOW) or reads a character at the crop's very edge (cut by corners
+# inside the plate, or the plate's edge or frame read as a character), so a clear plate costs
+# one OCR run.
+VIEWS = (CropView("corners", CROP_MARGIN), CropView("wide", 0.02, 0.06, 0.10))
+SECOND_LOOK_BELOW = 0.8  # string probability under which the other views are read too
+EDGE_COLUMNS = 1  # a character read this close to a crop end triggers the second look
 
 
 class PlateDetector(Protocol):
@@ -70,12 +102,17 @@ class PlateRecognizer:
         region: str = "us",
         top_n: int = 5,
         min_score: float = 0.4,
-        margin: float = CROP_MARGIN,
+        views: tuple[CropView, ...] = VIEWS,
+        second_look_below: float = SECOND_LOOK_BELOW,
     ):
         formats.patterns_for(region)  # fail early on an unknown region
         self.detector, self.reader, self.tracker = detector, reader, tracker
         self.region, self.top_n, self.min_score = region, top_n, min_score
-        self.margin = margin
+        if not views:
+            raise ValueError("PlateRecognizer needs at least one crop view")
+        self.views, self.second_look_below = tuple(views), second_look_below
+        self.second_looks = 0  # detections that needed more than one view (a counter for stats)
+        self._last: tuple = ()
         # Interpreters and the tracker are not thread-safe; capture workers may share us.
         self._lock = threading.Lock()
 
@@ -87,21 +124,60 @@ class PlateRecognizer:
     def read_detections(self, image: np.ndarray,
                         detections: list[Detection]) -> list[PlateReading | None]:
         """Rectify, read and rank each detection; None where nothing plate-like was read."""
-        out: list[PlateReading | None] = []
-        for det in detections:
-            try:
-                crop = rectify(image, det.corners, det.box, margin=self.margin)
-            except ValueError as exc:
-                logger.debug("skipping detection %s: %s", det.box, exc)
-                out.append(None)
-                continue
-            res = self.reader.read(crop)
-            if not res.text or np.mean(res.char_conf) < MIN_MEAN_CHAR_CONF:
-                out.append(None)
-                continue
-            cands = formats.rank(res.alternatives, self.region, res.probs, self.top_n)
-            out.append(PlateReading(det, res, tuple(cands)))
-        return out
+        return [self._read_one(image, det) for det in detections]
+
+    def _read_one(self, image: np.ndarray, det: Detection) -> PlateReading | None:
+        """Read the first view; when unsure, the others too, and keep the most plausible."""
+        readings: list[PlateReading] = []
+        for i, view in enumerate(self.views):
+            if i == 1:
+                if readings and not self._unsure(readings[0]):
+                    break
+                self.second_looks += 1
+            reading = self._read_view(image, det, view)
+            if reading is not None:
+                readings.append(reading)
+        if len(readings) < 2:
+            return readings[0] if readings else None
+        best = max(readings, key=lambda r: _plausibility(r.candidates[0]))
+        return PlateReading(det, best.ocr, self._merged(best, readings))
+
+    def _merged(self, best: PlateReading, readings: list[PlateReading]) -> tuple[Candidate, ...]:
+        """The best view's candidates in their order, then the other views' ones (by
+        plausibility) while there is room: hotlist matching gets both cuts' alternatives."""
+        seen = {c.text for c in best.candidates}
+        others = sorted((c for r in readings if r is not best for c in r.candidates
+                         if c.text not in seen), key=_plausibility, reverse=True)
+        out = list(best.candidates)
+        for c in others:
+            if len(out) >= self.top_n:
+                break
+            if c.text not in seen:
+                seen.add(c.text)
+                out.append(c)
+        return tuple(out)
+
+    def _unsure(self, r: PlateReading) -> bool:
+        return (r.candidates[0].confidence < self.second_look_below
+                or r.ocr.touches_edge(EDGE_COLUMNS))
+
+    def _read_view(self, image: np.ndarray, det: Detection,
+                   view: CropView) -> PlateReading | None:
+        try:
+            crop = view.cut(image, det)
+        except ValueError as exc:
+            logger.debug("skipping detection %s: %s", det.box, exc)
+            return None
+        res = self.reader.read(crop)
+        if not res.text or np.mean(res.char_conf) < MIN_MEAN_CHAR_CONF:
+            return None
+        cands = formats.rank(res.alternatives, self.region, res.probs, self.top_n)
+        return PlateReading(det, res, tuple(cands)) if cands else None
+
+    def last_detections(self) -> tuple:
+        """Plates of the last processed frame for the console overlay: ((x, y, w, h), best text
+        or None where nothing was read, detection score) each."""
+        return self._last
 
     def process(
         self, image: np.ndarray, wall_time: float, mono_time: float, clock_synced: bool
@@ -111,7 +187,13 @@ class PlateRecognizer:
 
     def _process(self, image: np.ndarray, wall_time: float, mono_time: float,
                  clock_synced: bool) -> list[Read]:
-        readings = self.read_image(image)
+        dets = [d for d in self.detector.detect(image) if d.score >= self.min_score]
+        all_readings = self.read_detections(image, dets)
+        self._last = tuple(
+            (tuple(float(v) for v in d.box), r.text if r else None, float(d.score))
+            for d, r in zip(dets, all_readings, strict=True)
+        )
+        readings = [r for r in all_readings if r is not None]
         overview = None
         if readings:
             f = OVERVIEW_WIDTH / max(1, image.shape[1])
@@ -156,6 +238,11 @@ class PlateRecognizer:
             close = getattr(part, "close", None)
             if close:
                 close()
+
+
+def _plausibility(c: Candidate) -> float:
+    """Log-probability of a candidate, plus the format bonus when it fits a pattern."""
+    return math.log(max(c.confidence, 1e-12)) + (formats.PATTERN_BONUS if c.region else 0.0)
 
 
 def build_recognizer(config) -> PlateRecognizer:

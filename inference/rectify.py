@@ -100,6 +100,20 @@ def rectify(
     return _warp(gray, src, size, dst)
 
 
+def grow_quad(corners: np.ndarray, grow_x: float, grow_y: float) -> np.ndarray:
+    """The quad (any order) with its left and right sides moved out by `grow_x` of its width and
+    its top and bottom by `grow_y` of its height, along the plate's own axes: a detector's
+    corners tend to sit inside the plate, and a clipped edge character cannot be read."""
+    c = order_corners(corners)
+    across = (c[1] - c[0] + c[2] - c[3]) / 2
+    down = (c[3] - c[0] + c[2] - c[1]) / 2
+    c[[0, 3]] -= grow_x * across
+    c[[1, 2]] += grow_x * across
+    c[[0, 1]] -= grow_y * down
+    c[[2, 3]] += grow_y * down
+    return c
+
+
 def box_of(corners: np.ndarray) -> tuple[float, float, float, float]:
     c = np.asarray(corners, np.float32).reshape(4, 2)
     x0, y0 = c.min(axis=0)

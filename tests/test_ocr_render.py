@@ -47,3 +47,25 @@ def test_reproducible_from_seed():
 def test_bad_look_is_rejected():
     with pytest.raises(ValueError, match="look"):
         render_plate(np.random.default_rng(0), look="dusk")
+
+
+def test_stacked_letters_are_drawn_but_not_in_the_text():
+    plain = render_plate(np.random.default_rng(11), text="7ABC123", region="US-CA", camera=False)
+    again = render_plate(np.random.default_rng(11), text="7ABC123", region="US-CA", camera=False,
+                         stacked=0.0)
+    stacked = render_plate(np.random.default_rng(11), text="7ABC123", region="US-CA",
+                           camera=False, stacked=1.0)
+    assert np.array_equal(plain.image, again.image)  # stacked=0 draws nothing extra at random
+    assert stacked.text == "7ABC123"
+    assert plain.image.shape != stacked.image.shape or not np.array_equal(plain.image,
+                                                                          stacked.image)
+
+
+def test_mercosur_plate_has_its_blue_band():
+    p = render_plate(np.random.default_rng(4), text="ABC1D23", region="BR", camera=False)
+    assert p.text == "ABC1D23" and matching_region(p.text, "br") == "BR"
+    x0, y0 = p.corners[0]
+    x1 = p.corners[1][0]
+    h = np.ptp(p.corners[:, 1])
+    band = p.image[int(y0 + 0.08 * h), int(x0 + 0.3 * (x1 - x0)):int(x0 + 0.45 * (x1 - x0))]
+    assert band[:, 0].mean() > band[:, 2].mean() + 30  # BGR: blue over red

@@ -26,6 +26,12 @@ def test_smoke_training_exports_loadable_models(tmp_path):
         cols = reader.probs(np.full((48, 144), 128, np.uint8))
         assert cols.shape == (36, 37)
         np.testing.assert_allclose(cols.sum(axis=1), 1.0, atol=0.05)
+    # The Keras weights are kept so a later run can continue from them (--init).
+    weights = tmp_path / "ocr.weights.h5"
+    assert weights.is_file()
+    again = tmp_path / "again"
+    assert main(["train", "ocr", "--smoke", "--out", str(again), "--init", str(weights)]) == 0
+    assert json.loads((again / "ocr.manifest.json").read_text())["training"]["init"] == weights.name
 
 
 def test_bad_arguments_fail_clearly(tmp_path):
@@ -33,6 +39,21 @@ def test_bad_arguments_fail_clearly(tmp_path):
         main(["train", "ocr", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="positive"):
         main(["train", "ocr", "--smoke", "--steps", "0", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="--init weights"):
+        main(["train", "ocr", "--smoke", "--init", str(tmp_path / "no.h5"), "--out", str(tmp_path)])
+
+
+def test_loose_crops_move_each_side_out_or_slightly_in():
+    from inference.training.ocr_data import loosen
+
+    quad = np.array([[0, 0], [100, 0], [100, 50], [0, 50]], np.float32)
+    rng = np.random.default_rng(0)
+    assert loosen(quad, rng, p=0.0) is quad
+    for _ in range(50):
+        q = loosen(quad, rng, p=1.0)
+        assert -2.1 <= -q[0, 0] <= 14.1 and -2.1 <= q[1, 0] - 100 <= 14.1
+        assert -2.1 <= -q[0, 1] <= 10.1 and -2.1 <= q[3, 1] - 50 <= 10.1
+        assert q[0, 0] == q[3, 0] and q[0, 1] == q[1, 1]  # sides stay straight
 
 
 def test_label_encoding_and_split_rule():

@@ -36,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="wall budget for the training loop; the schedule compresses to fit")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--init", type=Path, default=None,
+                        help="continue from the Keras weights of an earlier run (ocr.weights.h5)")
     parser.add_argument(
         "--smoke", action="store_true", help="seconds-long run on synthetic data only (tests, CI)"
     )
@@ -56,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
         data_root=data_root,
         steps=args.steps if args.steps is not None else (3 if args.smoke else 3000),
         synthetic=args.synthetic if args.synthetic is not None else (64 if args.smoke else 24000),
-        batch=8 if args.smoke else args.batch, max_minutes=args.max_minutes,
+        batch=8 if args.smoke else args.batch, max_minutes=args.max_minutes, init=args.init,
     )
+    if cfg.init is not None and not cfg.init.is_file():
+        raise SystemExit(f"--init weights {cfg.init} not found")
     if cfg.steps < 1 or cfg.synthetic < 1:
         raise SystemExit("--steps and --synthetic must be positive")
     metrics = train(cfg)

@@ -26,6 +26,8 @@ SLOTS = 10
 PAD = len(ALPHABET)  # class index of the pad symbol
 CLASSES = len(ALPHABET) + 1
 STORE_W = 288  # real crops are kept at 2x the OCR width so geometric augmentation stays sharp
+LOOSE_SHARE = 0.5  # samples cropped with loose sides (see loosen)
+STACKED_SHARE = 0.12  # US synthetic plates with small stacked letters beside the serial
 
 
 def is_validation(name: str) -> bool:
@@ -114,9 +116,27 @@ def jitter_corners(corners: np.ndarray, rng: np.random.Generator, amount: float)
     return corners + rng.uniform(-amount, amount, (4, 2)) * size
 
 
+def loosen(corners: np.ndarray, rng: np.random.Generator, p: float = LOOSE_SHARE) -> np.ndarray:
+    """With probability p, move each side of the quad (TL, TR, BR, BL) out by its own amount
+    (sides -2..+14 % of the width, top/bottom -4..+20 % of the height): the crop then shows the
+    plate's edge, frame and background beside the characters, as a loose detector box or the
+    pipeline's wider second crop does, and the model learns that they are not characters."""
+    if rng.random() >= p:
+        return corners
+    c = np.asarray(corners, np.float32).copy()
+    across, down = (c[1] - c[0] + c[2] - c[3]) / 2, (c[3] - c[0] + c[2] - c[1]) / 2
+    left, right = rng.uniform(-0.02, 0.14, 2)
+    top, bottom = rng.uniform(-0.04, 0.20, 2)
+    c[[0, 3]] -= left * across
+    c[[1, 2]] += right * across
+    c[[0, 1]] -= top * down
+    c[[2, 3]] += bottom * down
+    return c
+
+
 def real_sample(crop: RealCrop, rng: np.random.Generator) -> np.ndarray:
     """One augmented, rectified (48, 144) crop of a real plate."""
-    c = jitter_corners(crop.corners, rng, 0.06)
+    c = loosen(jitter_corners(crop.corners, rng, 0.06), rng)
     return rectify(crop.image, c, size=OCR_SIZE, margin=float(rng.uniform(0.0, 0.06)))
 
 
@@ -125,8 +145,8 @@ def synthetic_sample(rng: np.random.Generator) -> tuple[np.ndarray, str]:
     from inference.training.render import render_plate
 
     look = "ir" if rng.random() < 0.2 else "day"
-    plate = render_plate(rng, look=look, width=int(rng.integers(60, 260)))
-    c = jitter_corners(plate.corners, rng, 0.05)
+    plate = render_plate(rng, look=look, width=int(rng.integers(60, 260)), stacked=STACKED_SHARE)
+    c = loosen(jitter_corners(plate.corners, rng, 0.05), rng)
     return rectify(plate.image, c, size=OCR_SIZE, margin=float(rng.uniform(0.0, 0.06))), plate.text
 
 

@@ -35,6 +35,7 @@ class TrainConfig:
     data_root: Path | None = None  # folder holding crops/ and scenes/; None = synthetic only
     smoke: bool = False
     max_minutes: float | None = None  # training-loop wall budget; the schedule compresses to fit
+    init: Path | None = None  # Keras weights (ocr.weights.h5 of an earlier run) to start from
 
 
 def _set_threads(seed: int):
@@ -186,6 +187,9 @@ def train(cfg: TrainConfig) -> dict:
     pool_x, pool_y, _ = data.synthetic_pool(cfg.synthetic, cfg.seed)
     logger.info("data ready in %.0f s", time.monotonic() - t0)
     model = build_model()
+    if cfg.init is not None:
+        model.load_weights(str(cfg.init))
+        logger.info("starting from weights %s", cfg.init)
     opt = tf.keras.optimizers.Adam(cfg.lr)
     step_fn = ctc_step(tf, model, opt)
     rng = np.random.default_rng(cfg.seed)
@@ -200,6 +204,8 @@ def train(cfg: TrainConfig) -> dict:
             logger.info("step %d/%d loss %.4f lr %.5f (%.0f s)", step, cfg.steps, loss_avg,
                         lr_at(progress, cfg), time.monotonic() - t0)
         step += 1
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_weights(str(cfg.out_dir / "ocr.weights.h5"))  # to continue training (--init)
     rep = np.concatenate(
         [
             make_batch(cfg, (pool_x, pool_y), real_train, rng)[0]
@@ -219,6 +225,10 @@ def train(cfg: TrainConfig) -> dict:
         "real_train": len(real_train),
         "real_share": cfg.real_share,
         "seed": cfg.seed,
+        "steps_done": step,
+        "init": cfg.init.name if cfg.init else None,
+        "loose_share": data.LOOSE_SHARE,
+        "stacked_share": data.STACKED_SHARE,
         "seconds": round(time.monotonic() - t0),
         "final_loss": round(loss_avg or 0, 4),
     }

@@ -311,8 +311,29 @@ def _frame(img: Image.Image, rng: np.random.Generator) -> None:
     )
 
 
-def draw_us(text: str, code: str, rng: np.random.Generator, ir: bool) -> Image.Image:
-    """A US plate (12 x 6 in) at 480 x 240 px."""
+def _stacked(img: Image.Image, box, ink, rng: np.random.Generator) -> tuple:
+    """Two or three small stacked letters (e.g. a class code) beside the serial, which are not
+    part of the plate text; returns the main text's box, narrowed to leave them room."""
+    x0, y0, x1, y1 = box
+    n = 2 if rng.random() < 0.7 else 3
+    cell = (y1 - y0) / n
+    sw = cell * rng.uniform(0.8, 1.1)
+    left = rng.random() < 0.6
+    sx = x0 if left else x1 - sw
+    letters = "".join(_pick(rng, "ABCDEFGHJKLMNPRSTUVWXYZ0123456789") for _ in range(n))
+    font = _pick(rng, available(MAIN_FONTS))
+    for i, ch in enumerate(letters):
+        cy = y0 + i * cell
+        draw_text_box(img, ch, font, (sx, cy + cell * 0.08, sx + sw, cy + cell * 0.92), ink, rng)
+    gap = sw * rng.uniform(0.2, 0.5)
+    return (x0 + sw + gap, y0, x1, y1) if left else (x0, y0, x1 - sw - gap, y1)
+
+
+def draw_us(
+    text: str, code: str, rng: np.random.Generator, ir: bool, stacked: bool = False
+) -> Image.Image:
+    """A US plate (12 x 6 in) at 480 x 240 px; `stacked`: small stacked letters beside the
+    serial (not part of the text)."""
     w, h = 480, 240
     unit_look = rng.random() < 0.15
     bg = (236, 238, 240) if unit_look else _colour(rng, 200, 256)
@@ -358,6 +379,8 @@ def draw_us(text: str, code: str, rng: np.random.Generator, ir: bool) -> Image.I
         side = w * rng.uniform(0.04, 0.12)
         box = (side, top, w - side, top + tall)
         _stickers_and_bolts(img, rng, ir)
+    if stacked:
+        box = _stacked(img, box, ink, rng)
     draw_text_box(img, _split_text(text, rng), main_font, box, ink, rng, emboss=rng.random() < 0.3)
     ImageDraw.Draw(img).rounded_rectangle(
         (0, 0, w - 1, h - 1), radius=h // 12, outline=(40, 40, 40), width=max(2, h // 60)
@@ -391,9 +414,26 @@ def draw_eu(text: str, code: str, rng: np.random.Generator, ir: bool) -> Image.I
     return img
 
 
-def draw_br(text: str, rng: np.random.Generator, ir: bool) -> Image.Image:
-    """Brazil's old grey plate (400 x 130 mm) at 480 x 156 px."""
+def draw_mercosur(text: str, rng: np.random.Generator, ir: bool) -> Image.Image:
+    """Brazil's Mercosur plate (LLL9L99, 400 x 130 mm): white, blue band with BRASIL on top."""
     w, h = 480, 156
+    img = Image.new("RGB", (w, h), _colour(rng, 225, 256))
+    d = ImageDraw.Draw(img)
+    band = int(h * 0.22)
+    d.rectangle((0, 0, w, band), fill=(150, 150, 150) if ir else (20, 50, 150))
+    f = _font(_pick(rng, available(MAIN_FONTS)), int(band * 0.7))
+    d.text((w / 2, band / 2), "BRASIL", font=f, fill=(255, 255, 255), anchor="mm")
+    box = (w * 0.06, h * 0.32, w * 0.94, h * 0.9)
+    draw_text_box(img, text, _pick(rng, available(MAIN_FONTS)), box, (15, 15, 15), rng)
+    d.rounded_rectangle((1, 1, w - 2, h - 2), radius=10, outline=(20, 20, 20), width=3)
+    return img
+
+
+def draw_br(text: str, rng: np.random.Generator, ir: bool) -> Image.Image:
+    """Brazil's old grey plate (400 x 130 mm) at 480 x 156 px; Mercosur texts get that look."""
+    w, h = 480, 156
+    if len(text) == 7 and text[4].isalpha():
+        return draw_mercosur(text, rng, ir)
     g = int(rng.integers(150, 215))
     img = Image.new("RGB", (w, h), (g, g, g + int(rng.integers(-8, 8))))
     d = ImageDraw.Draw(img)
@@ -430,10 +470,12 @@ def choose_region(rng: np.random.Generator, region: str | None) -> str:
     return region
 
 
-def plate_image(text: str, code: str, rng: np.random.Generator, ir: bool) -> np.ndarray:
+def plate_image(
+    text: str, code: str, rng: np.random.Generator, ir: bool, stacked: bool = False
+) -> np.ndarray:
     """The flat plate as RGB uint8 with dirt and glare, before the camera."""
     if code.startswith("US"):
-        img = draw_us(text, code, rng, ir)
+        img = draw_us(text, code, rng, ir, stacked)
     elif code.startswith("EU"):
         img = draw_eu(text, code, rng, ir)
     else:
@@ -453,11 +495,14 @@ def render_plate(
     region: str | None = None,
     width: int | None = None,
     camera: bool = True,
+    stacked: float = 0.0,
 ) -> RenderedPlate:
     """Render one plate with a margin of background; see RenderedPlate.
 
     `region`: None (mix), "us", "eu", "br" or a code ("US-CA", "EU-DE", "BR"). `width`: plate
     width in output pixels (default random 90-320). `camera`: add blur, noise and JPEG loss.
+    `stacked`: probability that a US plate carries small stacked letters beside its serial (0:
+    never, and no random draw, so existing seeds render exactly as before).
     """
     if look not in ("day", "ir"):
         raise ValueError(f"look must be 'day' or 'ir', got {look!r}")
@@ -469,7 +514,8 @@ def render_plate(
         else:
             text = random_text(rng, "US-GEN" if code not in _all_codes() else code)
     ir = look == "ir"
-    flat = plate_image(text, code, rng, ir)
+    with_stack = stacked > 0 and code.startswith("US") and rng.random() < stacked
+    flat = plate_image(text, code, rng, ir, with_stack)
     out_w = int(width or rng.integers(90, 320))
     image, corners = fx.place(flat, out_w, rng, ir)
     if ir:
