@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--init", type=Path, default=None,
                         help="continue from the Keras weights of an earlier run (ocr.weights.h5)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="peak learning rate (default 2e-3; lower it to fine-tune --init)")
+    parser.add_argument("--real-share", type=float, default=None,
+                        help="share of each batch drawn from real crops (default 0.4)")
     parser.add_argument(
         "--smoke", action="store_true", help="seconds-long run on synthetic data only (tests, CI)"
     )
@@ -60,8 +64,14 @@ def run(args: argparse.Namespace) -> int:
         synthetic=args.synthetic if args.synthetic is not None else (64 if args.smoke else 24000),
         batch=8 if args.smoke else args.batch, max_minutes=args.max_minutes, init=args.init,
     )
+    if args.lr is not None:
+        cfg.lr = args.lr
+    if args.real_share is not None:
+        cfg.real_share = args.real_share
     if cfg.init is not None and not cfg.init.is_file():
         raise SystemExit(f"--init weights {cfg.init} not found")
+    if not (0 < cfg.lr < 1) or not (0 <= cfg.real_share <= 1):
+        raise SystemExit("--lr must be in (0, 1) and --real-share in [0, 1]")
     if cfg.steps < 1 or cfg.synthetic < 1:
         raise SystemExit("--steps and --synthetic must be positive")
     metrics = train(cfg)

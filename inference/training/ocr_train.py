@@ -224,6 +224,7 @@ def train(cfg: TrainConfig) -> dict:
         "synthetic_pool": cfg.synthetic,
         "real_train": len(real_train),
         "real_share": cfg.real_share,
+        "lr": cfg.lr,
         "seed": cfg.seed,
         "steps_done": step,
         "init": cfg.init.name if cfg.init else None,
