@@ -250,9 +250,9 @@ def build_recognizer(config) -> PlateRecognizer:
     from inference.detector import Detector
 
     threads = int(config.num_threads)
-    detector = Detector(
-        config.detector_model, num_threads=threads, threshold=float(config.min_detection_score)
-    )
+    score = config.min_detection_score  # None: the model's own operating point
+    detector = Detector(config.detector_model, num_threads=threads,
+                        threshold=None if score is None else float(score))
     reader = PlateReader(config.ocr_model, num_threads=threads, top_n=int(config.top_n))
     tracker = Tracker(
         timeout_s=float(config.track_timeout_s),
@@ -267,5 +267,5 @@ def build_recognizer(config) -> PlateRecognizer:
         tracker,
         region=config.region,
         top_n=int(config.top_n),
-        min_score=float(config.min_detection_score),
+        min_score=float(detector.threshold),
     )

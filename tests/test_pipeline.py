@@ -103,3 +103,16 @@ def test_shipped_models_end_to_end():
         rec.process(frame, 1.7e9 + i / 10, 100 + i / 10, True)
     reads = rec.flush()
     assert [r.plate for r in reads] == ["6TRJ244"]
+
+
+def test_operating_point_comes_from_the_model_unless_configured():
+    import json
+
+    from appliance.config.recognition import RecognitionConfig
+
+    manifest = json.loads((MODELS_DIR / "detector.manifest.json").read_text())
+    rec = build_recognizer(RecognitionConfig(num_threads=1))
+    assert rec.detector.threshold == pytest.approx(manifest["default_threshold"])
+    assert rec.min_score == pytest.approx(manifest["default_threshold"])
+    rec = build_recognizer(RecognitionConfig(num_threads=1, min_detection_score=0.3))
+    assert rec.detector.threshold == rec.min_score == pytest.approx(0.3)

@@ -22,10 +22,12 @@ class RecognitionConfig(Section):
         le=8,
         description="Interpreter threads per model (set explicitly: oversubscribed threads spin).",
     )
-    min_detection_score: float = Field(
-        0.4, ge=0, le=1, description="Detections below this score are ignored."
+    min_detection_score: float | None = Field(
+        None, ge=0, le=1,
+        description="Detections below this score are ignored; unset = the operating point "
+        "recorded with the detector model (its manifest's default_threshold).",
     )
-    region: Literal["us", "eu", "auto"] = Field(
+    region: Literal["us", "eu", "br", "auto"] = Field(
         "us", description="Plate format family used to rank candidates."
     )
     top_n: int = Field(
