@@ -32,6 +32,7 @@ import sqlite_utils  # noqa: E402
 
 from inference.types import Candidate, Read  # noqa: E402
 from storage.codec import dumps, read_meta  # noqa: E402
+from storage.keys import load_or_create_dev_kek  # noqa: E402
 from storage.store import Store  # noqa: E402
 from storage.types import AccessContext  # noqa: E402
 from storage.writer import GroupWriter  # noqa: E402
@@ -165,19 +166,19 @@ def _search_store(path: Path, n: int) -> Store:
     """A store of n reads (no images) over 10 daily periods; reused when `path` has them."""
     clock = [1_700_000_000.0 + 10 * DAY]
     kek_file = path.with_name(path.name + ".kek")  # a reused store needs the key it was built with
-    if path.exists() and kek_file.exists():
-        store = open_store(path, clock=lambda: clock[0], sync="NORMAL", kek=kek_file.read_bytes())
-        if store.stats()["reads"] == n:
-            print(f"reusing {path} ({n} reads)", file=sys.stderr)
-            return store
-        store.close()
-    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        stale.unlink(missing_ok=True)
-    kek_file.unlink(missing_ok=True)
-    fd = os.open(kek_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(KEK)
-    store = open_store(path, clock=lambda: clock[0], sync="NORMAL")
+    stale = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    if not kek_file.exists():
+        for f in stale:
+            f.unlink(missing_ok=True)
+    kek = load_or_create_dev_kek(kek_file)
+    store = open_store(path, clock=lambda: clock[0], sync="NORMAL", kek=kek)
+    if store.stats()["reads"] == n:
+        print(f"reusing {path} ({n} reads)", file=sys.stderr)
+        return store
+    store.close()
+    for f in stale:
+        f.unlink(missing_ok=True)
+    store = open_store(path, clock=lambda: clock[0], sync="NORMAL", kek=kek)
     rng = random.Random(2)
     chunk, t_build = 20_000, time.perf_counter()
     for i in range(0, n, chunk):
