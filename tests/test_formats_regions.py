@@ -1,20 +1,11 @@
 """Region tables: Brazil (old grey LLL9999 and Mercosur LLL9L99), German shapes, more US states,
 and that their confusion-aware substitutions apply only where a pattern asks."""
 
-import numpy as np
 import pytest
 
 from inference import formats
-from inference.formats import ALPHABET, matching_region, rank
-
-
-def slot_probs(text, sure=0.9, alt=None):
-    p = np.full((len(text), len(ALPHABET) + 1), 1e-4, np.float32)
-    for i, ch in enumerate(text):
-        p[i, ALPHABET.index(ch)] = sure
-    for i, (ch, q) in (alt or {}).items():
-        p[i, ALPHABET.index(ch)] = q
-    return p / p.sum(axis=1, keepdims=True)
+from inference.formats import matching_region, rank
+from tests.test_formats import slot_probs
 
 
 @pytest.mark.parametrize("text", ["NYI3834", "ABC1D23"])
