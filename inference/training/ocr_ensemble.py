@@ -31,7 +31,7 @@ SHARED_KEYS = ("alphabet", "architecture", "blank", "symbols", "input_spec", "ma
 MUST_AGREE = ("symbols", "blank", "input_spec")
 
 
-def _member(spec: str) -> tuple[Path, str]:
+def member_arg(spec: str) -> tuple[Path, str]:
     folder, sep, prefix = spec.rpartition(":")
     if not sep or not folder or not prefix.isidentifier():
         raise argparse.ArgumentTypeError(f"--member wants FOLDER:PREFIX, got {spec!r}")
@@ -42,6 +42,17 @@ def package(members: list[tuple[Path, str]], out: Path, data_root: Path | None,
             smoke: bool = False) -> dict:
     """Copy the members' files into `out`, evaluate the ensemble, write the manifest.
     (`smoke`: a handful of synthetic validation plates, for the tests.)"""
+    manifest = stage(members, out)
+    manifest["ensemble"]["metrics"] = evaluate(manifest, out, data_root, smoke)
+    tmp = out / ".ocr.manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    tmp.replace(out / "ocr.manifest.json")
+    return manifest
+
+
+def stage(members: list[tuple[Path, str]], out: Path) -> dict:
+    """Copy the members' files into `out` under their prefixes (each checked against its run's
+    manifest first) and return the ensemble's manifest (not written, no metrics yet)."""
     if len({p for _, p in members}) != len(members):
         raise ValueError("member prefixes must differ")
     sources = []
@@ -78,17 +89,18 @@ def package(members: list[tuple[Path, str]], out: Path, data_root: Path | None,
         tmp = out / f".{name}.tmp"
         tmp.write_bytes(content)
         tmp.replace(out / name)
-    manifest["ensemble"]["metrics"] = evaluate(manifest, out, data_root, smoke)
-    tmp = out / ".ocr.manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    tmp.replace(out / "ocr.manifest.json")
     return manifest
+
+
+def held_out_sets(data_root: Path | None, smoke: bool = False) -> dict[str, list]:
+    """The held-out sets `alpr train ocr` reports on: real crops by source, and synthetic."""
+    _, real_val = ocr_train.load_real(data_root)
+    return ocr_train.val_sets(ocr_train.TrainConfig(out_dir=Path("."), smoke=smoke), real_val)
 
 
 def evaluate(manifest: dict, folder: Path, data_root: Path | None, smoke: bool = False) -> dict:
     """The ensemble's metrics per variant on the held-out sets of `alpr train ocr`."""
-    _, real_val = ocr_train.load_real(data_root)
-    sets = ocr_train.val_sets(ocr_train.TrainConfig(out_dir=folder, smoke=smoke), real_val)
+    sets = held_out_sets(data_root, smoke)
     metrics = {}
     for kind in VARIANTS:
         reader = PlateReader([folder / n for n in manifest["ensemble"][kind]], manifest=manifest)
@@ -100,7 +112,7 @@ def evaluate(manifest: dict, folder: Path, data_root: Path | None, smoke: bool =
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--member", type=_member, action="append", required=True,
+    ap.add_argument("--member", type=member_arg, action="append", required=True,
                     metavar="FOLDER:PREFIX", help="a training output folder and its file prefix "
                     "(the first member's prefix is usually 'ocr')")
     ap.add_argument("--out", type=Path, required=True, help="folder for the files and manifest")
