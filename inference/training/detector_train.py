@@ -17,7 +17,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-VERSION = "1.1.0"  # 1.1: stage 2 (--resume) on top of the 1.0 run
+VERSION = "1.2.0"  # 1.1: stage 2 (--resume) on the 1.0 run; 1.2: stage 3 (--hard-negatives) on 1.1
 
 
 @dataclass
