@@ -43,8 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="detector .tflite (default: the shipped int8 model)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="detection score threshold (default: the model manifest's)")
-    parser.add_argument("--ocr", type=Path, default=None,
-                        help="OCR .tflite (default: the shipped int8 model)")
+    parser.add_argument("--ocr", type=Path, action="append", default=None,
+                        help="OCR .tflite; repeat to read with an ensemble (default: the "
+                        "shipped int8 ensemble)")
     parser.add_argument("--no-read", action="store_true",
                         help="detection figures only (no OCR; read_* are null)")
 
@@ -118,13 +119,12 @@ def format_summary(s: dict) -> str:
 
 def plate_reader(args: argparse.Namespace) -> Reader:
     """rectify -> OCR -> format ranking for each detection: candidate strings, best first."""
-    from inference.ocr import PlateReader
+    from inference.ocr import DEFAULT_MODELS, PlateReader
     from inference.pipeline import PlateRecognizer
     from inference.tracker import Tracker
 
-    ocr = PlateReader(args.ocr or "ocr_int8.tflite", num_threads=args.threads)
-    rec = PlateRecognizer(None, ocr, Tracker(region=args.region), region=args.region,
-                          min_score=0.0)
+    ocr = PlateReader(args.ocr or DEFAULT_MODELS, num_threads=args.threads)
+    rec = PlateRecognizer(None, ocr, Tracker(region=args.region), region=args.region)
 
     def read(image, detections) -> list[list[str]]:
         return [[c.text for c in r.candidates] if r else []

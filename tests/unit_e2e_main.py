@@ -30,7 +30,8 @@ def models_present() -> bool:
     from appliance.config import AlprConfig
 
     rec = AlprConfig().recognition
-    return all((MODELS / Path(m).name).exists() for m in (rec.detector_model, rec.ocr_model))
+    ocr = [rec.ocr_model] if isinstance(rec.ocr_model, str) else rec.ocr_model
+    return all((MODELS / Path(m).name).exists() for m in (rec.detector_model, *ocr))
 
 
 NEEDS_MODELS = "needs the shipped detector and OCR models (the OCR model has not landed yet)"

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from appliance.config.base import Section
 
@@ -12,9 +12,10 @@ class RecognitionConfig(Section):
         "detector_int8.tflite",
         description="Detector model file name in inference/models (or an absolute path).",
     )
-    ocr_model: str = Field(
-        "ocr_int8.tflite",
-        description="OCR model file name in inference/models (or an absolute path).",
+    ocr_model: str | list[str] = Field(
+        ["ocr_int8.tflite", "ocr3_int8.tflite"],
+        description="OCR model file name in inference/models (or an absolute path); a list is "
+        "read as an ensemble (the shipped default: two int8 models, docs/ocr.md).",
     )
     num_threads: int = Field(
         2,
@@ -51,3 +52,10 @@ class RecognitionConfig(Section):
         le=100,
         description="Tracks seen in fewer frames emit no read (drops one-frame false positives).",
     )
+
+    @field_validator("ocr_model")
+    @classmethod
+    def _names_a_model(cls, v: str | list[str]) -> str | list[str]:
+        if not v or (isinstance(v, list) and not all(v)):
+            raise ValueError("name at least one OCR model file (and no empty names)")
+        return v

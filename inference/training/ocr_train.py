@@ -106,13 +106,13 @@ def val_sets(cfg: TrainConfig, real_val: list[data.RealCrop]) -> dict[str, list]
     return sets
 
 
-def evaluate(predict, items: list) -> dict:
-    """Exact, top-5 and per-character accuracy of `predict(batch) -> probs` on (crop, text)."""
+def evaluate(read, items: list) -> dict:
+    """Exact, top-5 and per-character accuracy of `read(crop) -> OcrResult` on (crop, text)."""
     if not items:
         return {"n": 0}
     exact = top5 = chars = total = 0
     for crop, text in items:
-        res = decode(predict(normalise_contrast(crop)[None, :, :, None]), 5)
+        res = read(crop)
         exact += res.text == text
         top5 += any(t == text for t, _ in res.alternatives)
         chars += sum(a == b for a, b in zip(res.text, text, strict=False))
@@ -126,7 +126,8 @@ def evaluate(predict, items: list) -> dict:
     }
 
 
-def _tflite_predict(path: Path):
+def _tflite_read(path: Path):
+    """crop -> OcrResult with a freshly exported model (no manifest yet to check it against)."""
     from ai_edge_litert.interpreter import Interpreter
 
     from inference.runtime import TensorSpec
@@ -136,12 +137,13 @@ def _tflite_predict(path: Path):
     i = TensorSpec.from_details(it.get_input_details()[0])
     o = TensorSpec.from_details(it.get_output_details()[0])
 
-    def predict(x: np.ndarray) -> np.ndarray:
-        it.set_tensor(i.index, i.quantize(x.astype(np.float32)))
+    def read(crop: np.ndarray):
+        x = normalise_contrast(crop)[None, :, :, None].astype(np.float32)
+        it.set_tensor(i.index, i.quantize(x))
         it.invoke()
-        return o.dequantize(it.get_tensor(o.index))[0]
+        return decode(o.dequantize(it.get_tensor(o.index))[0], 5)
 
-    return predict
+    return read
 
 
 def manifest_extra(info: dict, metrics: dict) -> dict:
@@ -215,7 +217,7 @@ def train(cfg: TrainConfig) -> dict:
     paths = export_tflite(model, rep, cfg.out_dir, "ocr")
     sets = val_sets(cfg, real_val)
     metrics = {
-        kind: {name: evaluate(_tflite_predict(p), items) for name, items in sets.items()}
+        kind: {name: evaluate(_tflite_read(p), items) for name, items in sets.items()}
         for kind, p in paths.items()
     }
     info = {
