@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     detector = Detector(args.model, num_threads=1, threshold=args.threshold)
     recognizer = PlateRecognizer(detector, PlateReader(num_threads=1), Tracker(region="auto"),
-                                 region="auto", min_score=args.threshold)
+                                 region="auto")
     result = mine(load_scenes(args.data / "scenes", "train"), detector, recognizer)
     result = {"split": "train", "model": str(args.model),
               "model_version": detector.model.version, "threshold": args.threshold,
