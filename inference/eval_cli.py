@@ -124,8 +124,7 @@ def plate_reader(args: argparse.Namespace) -> Reader:
     from inference.tracker import Tracker
 
     ocr = PlateReader(args.ocr or DEFAULT_MODELS, num_threads=args.threads)
-    rec = PlateRecognizer(None, ocr, Tracker(region=args.region), region=args.region,
-                          min_score=0.0)
+    rec = PlateRecognizer(None, ocr, Tracker(region=args.region), region=args.region)
 
     def read(image, detections) -> list[list[str]]:
         return [[c.text for c in r.candidates] if r else []

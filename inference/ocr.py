@@ -217,8 +217,8 @@ def combine(member_probs: Sequence[np.ndarray], top_n: int = 5) -> OcrResult:
 class PlateReader:
     """The OCR model(s) behind the runtime wrapper; `read(crop)` on a rectified grayscale crop.
 
-    `model` is one file or a sequence of files read as an ensemble (all must share the manifest
-    and the input size)."""
+    `model` is one file or a sequence of files read as an ensemble (all must share the manifest,
+    the input size and the output's columns x classes)."""
 
     def __init__(
         self,
@@ -240,6 +240,10 @@ class PlateReader:
             if shape[1:3] != (OCR_SIZE[1], OCR_SIZE[0]):
                 raise ValueError(f"OCR model {m.path.name} input {shape} does not match crops "
                                  f"of {OCR_SIZE}")
+        outputs = {tuple(m.output_specs[0].shape[-2:]) for m in self._models}
+        if len(outputs) != 1 or next(iter(outputs))[-1] != len(SYMBOLS):
+            raise ValueError(f"OCR models must all output (columns, {len(SYMBOLS)}) "
+                             f"probabilities, got {sorted(outputs)}")
 
     def member_probs(self, crop: np.ndarray) -> list[np.ndarray]:
         """Column probabilities (columns, classes) of each model for one (48, 144) uint8 crop."""

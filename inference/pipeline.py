@@ -101,13 +101,12 @@ class PlateRecognizer:
         *,
         region: str = "us",
         top_n: int = 5,
-        min_score: float = 0.4,
         views: tuple[CropView, ...] = VIEWS,
         second_look_below: float = SECOND_LOOK_BELOW,
     ):
         formats.patterns_for(region)  # fail early on an unknown region
         self.detector, self.reader, self.tracker = detector, reader, tracker
-        self.region, self.top_n, self.min_score = region, top_n, min_score
+        self.region, self.top_n = region, top_n
         if not views:
             raise ValueError("PlateRecognizer needs at least one crop view")
         self.views, self.second_look_below = tuple(views), second_look_below
@@ -118,7 +117,7 @@ class PlateRecognizer:
 
     def read_image(self, image: np.ndarray) -> list[PlateReading]:
         """Detect, rectify, read and rank every plate in one BGR image (no tracking)."""
-        dets = [d for d in self.detector.detect(image) if d.score >= self.min_score]
+        dets = self.detector.detect(image)  # the detector applies its own operating point
         return [r for r in self.read_detections(image, dets) if r is not None]
 
     def read_detections(self, image: np.ndarray,
@@ -187,7 +186,7 @@ class PlateRecognizer:
 
     def _process(self, image: np.ndarray, wall_time: float, mono_time: float,
                  clock_synced: bool) -> list[Read]:
-        dets = [d for d in self.detector.detect(image) if d.score >= self.min_score]
+        dets = self.detector.detect(image)  # the detector applies its own operating point
         all_readings = self.read_detections(image, dets)
         self._last = tuple(
             (tuple(float(v) for v in d.box), r.text if r else None, float(d.score))
@@ -267,5 +266,4 @@ def build_recognizer(config) -> PlateRecognizer:
         tracker,
         region=config.region,
         top_n=int(config.top_n),
-        min_score=float(detector.threshold),
     )

@@ -101,6 +101,26 @@ def test_train_smoke_writes_models_and_manifest(tmp_path):
     training = json.loads((out2 / "detector.manifest.json").read_text())["training"]
     assert training["resume"] == str(weights) and training["lr"] == 0.0005
     assert training["corner_loss"] == 5.0 and training["min_plate_w"] == 16.0
+    # stage 3: hard negatives mined on the training frames (here: written by hand)
+    mined = tmp_path / "mined.json"
+    with pytest.raises(SystemExit, match="--resume"):
+        detector_cli.run(parser.parse_args(["--smoke", "--data", str(data), "--out",
+                                            str(tmp_path / "x"), "--hard-negatives", str(mined)]))
+    mined.write_text(json.dumps({"split": "val", "images": {}}))
+    with pytest.raises(SystemExit, match="not 'train'"):
+        detector_cli.run(parser.parse_args(["--smoke", "--data", str(data), "--out",
+                                            str(tmp_path / "x"), "--resume", str(weights),
+                                            "--hard-negatives", str(mined)]))
+    mined.write_text(json.dumps({"split": "train", "images": {f"openlpr_train_{i}.jpg": [
+        {"box": [20, 20, 40, 15], "kind": "hard_negative"},
+        {"box": [250, 120, 40, 12], "kind": "dont_care"}] for i in (1, 2, 4, 5)}}))
+    out3 = tmp_path / "out3"
+    assert detector_cli.run(parser.parse_args(["--smoke", "--data", str(data), "--out", str(out3),
+                                               "--resume", str(weights),
+                                               "--hard-negatives", str(mined)])) == 0
+    manifest = json.loads((out3 / "detector.manifest.json").read_text())
+    assert manifest["training"]["p_negative"] == 0.2
+    assert manifest["data"]["hard_negatives"] == str(mined)
 
 
 def test_smaller_minimum_width_settings_change_targets_and_samples():

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", type=Path, default=None, metavar="WEIGHTS",
                         help="stage 2: continue from these weights (a detector_train.weights.h5) "
                              "with the fine-tune settings (FINETUNE in detector_train.py)")
+    parser.add_argument("--hard-negatives", type=Path, default=None, metavar="MINED_JSON",
+                        help="stage 3 (with --resume): regions mined from the training frames "
+                             "by inference.training.detector_mining; settings STAGE3")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
     parser.add_argument("--no-render", action="store_true",
                         help="do not use the synthetic plate renderer even when it is available")
@@ -48,7 +51,7 @@ def _renderer(enabled: bool):
 
 
 def run(args: argparse.Namespace) -> int:
-    from inference.training.detector_train import FINETUNE, TrainConfig, train
+    from inference.training.detector_train import FINETUNE, STAGE3, TrainConfig, train
 
     logging.getLogger("inference").setLevel(logging.INFO)  # progress even without -v
     if not (args.data / "scenes" / "labels.jsonl").exists():
@@ -56,10 +59,19 @@ def run(args: argparse.Namespace) -> int:
                          "(use --data DIR)")
     cfg = TrainConfig(data=args.data, out=args.out, seed=args.seed)
     resume = getattr(args, "resume", None)
+    mined = getattr(args, "hard_negatives", None)
+    if mined is not None and not args.export_only:
+        if resume is None:
+            raise SystemExit("alpr train detector: --hard-negatives is a fine-tune stage; "
+                             "give the weights to start from with --resume")
+        if not mined.exists():
+            raise SystemExit(f"alpr train detector: --hard-negatives {mined} not found")
     if resume is not None and not args.export_only:
         if not resume.exists():
             raise SystemExit(f"alpr train detector: --resume {resume} not found")
-        cfg = TrainConfig(data=args.data, out=args.out, seed=args.seed, resume=resume, **FINETUNE)
+        settings = FINETUNE if mined is None else {**STAGE3, "hard_negatives": mined}
+        cfg = TrainConfig(data=args.data, out=args.out, seed=args.seed, resume=resume,
+                          **settings)
     if args.smoke:
         cfg.steps, cfg.batch, cfg.patch = 3, 2, 64
         cfg.input_w, cfg.input_h = 128, 64

@@ -17,7 +17,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-VERSION = "1.1.0"  # 1.1: stage 2 (--resume) on top of the 1.0 run
+VERSION = "1.2.0"  # 1.1: stage 2 (--resume) on the 1.0 run; 1.2: stage 3 (--hard-negatives) on 1.1
 
 
 @dataclass
@@ -46,6 +46,9 @@ class TrainConfig:
     sample_min_w: float = 14.0  # smallest plate width drawn by the sampler
     p_paste: float = 0.4  # share of patches with pasted plates
     p_random: float = 0.15  # share of random scene windows (real clutter, plates as they come)
+    p_negative: float = 0.0  # share of windows centred on mined hard negatives (stage 3)
+    hard_negatives: Path | None = None  # mining file (inference.training.detector_mining)
+    sample_stream: int = 2  # a resumed run draws the sample stream [seed, sample_stream]
 
 
 # Stage 2 (`--resume`): a warm restart from the stage-1 weights. Lower peak rate; exact corners
@@ -55,6 +58,14 @@ class TrainConfig:
 FINETUNE = {"steps": 5000, "lr": 1e-3, "corner_loss": 5.0, "box_corner_weight": 0.1,
             "min_plate_w": 16.0, "sample_min_w": 18.0, "p_paste": 0.35, "p_random": 0.25,
             "checkpoint_every": 250}
+
+# Stage 3 (`--resume` + `--hard-negatives`): from the stage-2 weights, aimed at its false
+# positives (badges, model lettering, lamps, logos, signs). A fifth of the windows are centred
+# on hard negatives mined from the training frames; regions that look like unlabelled plates
+# are "don't care". Stage-2 target settings kept; lower peak rate (a shorter fine-tune);
+# a fresh sample stream.
+STAGE3 = {**FINETUNE, "steps": 4000, "lr": 5e-4, "p_paste": 0.3, "p_random": 0.2,
+          "p_negative": 0.2, "sample_stream": 3}
 
 
 def _setup_tf(seed: int):
@@ -74,10 +85,10 @@ def _batch(sampler, rng, cfg: TrainConfig):
     xs = np.empty((n, patch, patch, 1), np.float32)
     maps: dict[str, list] = {}
     for i in range(n):
-        img, quads, exact = sampler.sample(rng)
+        img, quads, exact, ignore = sampler.sample_with_ignore(rng)
         xs[i, :, :, 0] = img * np.float32(1 / 255)
         for k, v in targets(quads, exact, patch, box_corner_weight=cfg.box_corner_weight,
-                            min_plate_w=cfg.min_plate_w).items():
+                            min_plate_w=cfg.min_plate_w, ignore=ignore).items():
             maps.setdefault(k, []).append(v)
     return xs, {k: np.stack(v) for k, v in maps.items()}
 
@@ -103,13 +114,29 @@ def _train_step_fn(tf, model, optimizer, corner_loss: float):
 def build_sampler(cfg: TrainConfig, renderer=None):
     from inference.training.scenes import PatchSampler, load_crops, load_scene_bank
 
-    scenes = load_scene_bank(cfg.data / "scenes", "train", cfg.scene_limit)
+    mined = load_mined(cfg.hard_negatives) if cfg.hard_negatives is not None else None
+    scenes = load_scene_bank(cfg.data / "scenes", "train", cfg.scene_limit, mined=mined)
     crops = load_crops(cfg.data / "crops", cfg.crop_limit) if (cfg.data / "crops").exists() else []
-    logger.info("training data: %d scenes, %d crops, renderer %s", len(scenes), len(crops),
-                renderer is not None)
+    logger.info("training data: %d scenes, %d crops, renderer %s, %d hard negatives, "
+                "%d don't-care regions", len(scenes), len(crops), renderer is not None,
+                sum(len(s.negatives) for s in scenes), sum(len(s.ignore) for s in scenes))
     sampler = PatchSampler(scenes, crops, cfg.patch, renderer=renderer, p_paste=cfg.p_paste,
-                           p_random=cfg.p_random, min_w=cfg.sample_min_w)
+                           p_random=cfg.p_random, min_w=cfg.sample_min_w,
+                           p_negative=cfg.p_negative, input_size=(cfg.input_w, cfg.input_h))
     return sampler, len(scenes), len(crops)
+
+
+def load_mined(path: Path) -> dict:
+    """The "images" mapping of a mining file; refuses one mined on another split."""
+    try:
+        doc = json.loads(Path(path).read_text())
+        images = doc["images"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"hard negatives {path}: not a mining file ({exc})") from exc
+    if doc.get("split") != "train":
+        raise SystemExit(f"hard negatives {path}: mined on split {doc.get('split')!r}, "
+                         "not 'train'")
+    return images
 
 
 def fit(cfg: TrainConfig, sampler, tf):
@@ -126,7 +153,7 @@ def fit(cfg: TrainConfig, sampler, tf):
     optimizer = keras.optimizers.Adam(sched)
     step = _train_step_fn(tf, model, optimizer, cfg.corner_loss)
     # a resumed run draws a different sample stream from the run it continues
-    rng = np.random.default_rng(cfg.seed if cfg.resume is None else [cfg.seed, 2])
+    rng = np.random.default_rng(cfg.seed if cfg.resume is None else [cfg.seed, cfg.sample_stream])
     t0, hist = time.monotonic(), []
     ckpt = cfg.out / "detector_train.weights.h5"
     for i in range(1, cfg.steps + 1):
@@ -213,6 +240,8 @@ def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
                              for k, v in asdict(cfg).items()}, **train_info},
              "data": {"scenes_train_images": n_scenes, "us_crops": n_crops,
                       "synthetic_renderer": renderer is not None,
+                      "hard_negatives": None if cfg.hard_negatives is None
+                      else str(cfg.hard_negatives),
                       "split": "inference.eval_data.scene_split (val: RobertLucian videos "
                                "dayride_type1_002/003, open-lpr val list, 1 in 5 br by hash)"}}
     if export_only and manifest_path.exists():  # keep the record of the run that trained it

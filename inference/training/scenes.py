@@ -6,6 +6,9 @@ corner quads (TL, TR, BR, BL). Sources, mixed per sample:
   window: background and whatever plates it holds);
 - a real scene window with real US crops (and synthetic plates from the renderer, when it is
   available) pasted onto it with random perspective, away from the labelled plates.
+- (stage 3) a real scene window centred on a mined hard negative (a badge, lamp or sign the
+  detector fired on; `inference.training.detector_mining`), which is plain background there.
+Mined regions that look like unlabelled plates are "don't care" wherever they land.
 `targets()` turns the quads into the model's heatmap and regression maps.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -33,6 +36,9 @@ class Scene:
     image: np.ndarray  # gray uint8
     quads: np.ndarray  # (N, 4, 2) float32 in image pixels
     exact: np.ndarray  # (N,) bool: corners labelled (True) or taken from the box (False)
+    # mined by inference.training.detector_mining (empty without a mining file):
+    negatives: np.ndarray = field(default_factory=lambda: np.zeros((0, 4, 2), np.float32))
+    ignore: np.ndarray = field(default_factory=lambda: np.zeros((0, 4, 2), np.float32))
 
 
 def box_quad(box) -> np.ndarray:
@@ -40,8 +46,17 @@ def box_quad(box) -> np.ndarray:
     return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
 
 
+def _mined_quads(mined: dict | None, name: str, kind: str, s: float) -> np.ndarray:
+    boxes = [c["box"] for c in (mined or {}).get(name, ()) if c["kind"] == kind]
+    return np.asarray([box_quad(b) * s for b in boxes], np.float32).reshape(-1, 4, 2)
+
+
 def load_scene_bank(scenes_dir: Path, split: str = "train", limit: int | None = None,
-                    max_side: int = MAX_SIDE) -> list[Scene]:
+                    max_side: int = MAX_SIDE, mined: dict | None = None) -> list[Scene]:
+    """Scenes of a split, gray and at most max_side; `mined`: the "images" mapping of a
+    mining file (image name -> candidates with "box" and "kind")."""
+    if mined and split != "train":
+        raise ValueError("mined regions come from the training split only")
     bank = []
     for item in load_scenes(scenes_dir, split)[:limit]:
         img = cv2.imread(str(item.path), cv2.IMREAD_GRAYSCALE)
@@ -54,7 +69,9 @@ def load_scene_bank(scenes_dir: Path, split: str = "train", limit: int | None = 
         quads = [(p.corners if p.corners is not None else box_quad(p.box)) * s for p in item.plates]
         exact = [p.corners is not None for p in item.plates]
         bank.append(Scene(img, np.asarray(quads, np.float32).reshape(-1, 4, 2),
-                          np.asarray(exact, bool)))
+                          np.asarray(exact, bool),
+                          _mined_quads(mined, item.path.name, "hard_negative", s),
+                          _mined_quads(mined, item.path.name, "dont_care", s)))
     return bank
 
 
@@ -69,12 +86,18 @@ def load_crops(crops_dir: Path, limit: int | None = None) -> list[np.ndarray]:
     return crops
 
 
-def _scene_window(rng: np.random.Generator, scene: Scene, size: int,
-                  plate_centred: bool, min_w: float = 14) -> tuple[np.ndarray, np.ndarray]:
-    """Rescale + small rotation + crop of a scene; returns the patch and its quads."""
+def _scene_window(rng: np.random.Generator, scene: Scene, size: int, plate_centred: bool,
+                  min_w: float = 14, focus: tuple[np.ndarray, float] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rescale + small rotation + crop of a scene; returns the patch, its plate quads and its
+    don't-care quads. `focus`: (quad, width in patch px) to centre the window on instead."""
     img = scene.image
     h, w = img.shape
-    if plate_centred and len(scene.quads):
+    if focus is not None:
+        q, target_w = focus
+        s = target_w / max(np.ptp(q[:, 0]), 1.0)
+        centre = q.mean(0) + rng.uniform(-0.35, 0.35, 2) * size / s
+    elif plate_centred and len(scene.quads):
         q = scene.quads[rng.integers(len(scene.quads))]
         target_w = np.exp(rng.uniform(np.log(min_w), np.log(0.9 * size)))
         s = target_w / max(np.ptp(q[:, 0]), 1.0)
@@ -93,9 +116,9 @@ def _scene_window(rng: np.random.Generator, scene: Scene, size: int,
     m[:, 2] += size / 2 - centre
     patch = cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    quads = scene.quads * k
-    quads = quads @ m[:, :2].T + m[:, 2] if len(quads) else quads
-    return patch, quads.astype(np.float32)
+    quads, ignore = (q * k @ m[:, :2].T + m[:, 2] if len(q) else q
+                     for q in (scene.quads, scene.ignore))
+    return patch, quads.astype(np.float32), ignore.astype(np.float32)
 
 
 def _paste_quad(rng: np.random.Generator, size: int, aspect: float,
@@ -195,33 +218,66 @@ def distractor(rng: np.random.Generator) -> np.ndarray:
     return img
 
 
+def _mirror(quads: np.ndarray, size: int) -> np.ndarray:
+    out = quads[:, [1, 0, 3, 2]] * np.array([-1, 1], np.float32)
+    out[:, :, 0] += size
+    return out
+
+
 class PatchSampler:
     """Draws (patch, quads, exact) training samples; deterministic for a given rng.
 
     `min_w`: smallest plate width (input px) drawn for plate-centred windows and pasted plates.
+    `p_negative`: share of windows centred on a mined hard negative (scenes' `negatives`; taken
+    from the plate-centred share), at the scale the detector saw it in a full frame letterboxed
+    to `input_size`, times 0.6-1.7. Without mined negatives the sampler draws exactly as before.
     """
 
     def __init__(self, scenes: list[Scene], crops: list[np.ndarray], size: int = 256,
                  renderer=None, p_paste: float = 0.4, p_random: float = 0.15,
-                 p_distractor: float = 0.25, min_w: float = 14) -> None:
+                 p_distractor: float = 0.25, min_w: float = 14, p_negative: float = 0.0,
+                 input_size: tuple[int, int] = (640, 384)) -> None:
         if not scenes:
             raise ValueError("no training scenes")
+        if p_paste + p_random + p_negative > 1:
+            raise ValueError("p_paste + p_random + p_negative must not exceed 1")
         self.scenes, self.crops, self.size = scenes, crops, size
         self.renderer = renderer  # optional: rng -> (gray plate image, its (4,2) corners)
         self.p_paste, self.p_random, self.p_distractor = p_paste, p_random, p_distractor
-        self.min_w = min_w
+        self.min_w, self.p_negative, self.input_size = min_w, p_negative, input_size
+        self.negatives = [(i, j) for i, sc in enumerate(scenes) for j in range(len(sc.negatives))]
 
     def _plate(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         if self.renderer is not None and (not self.crops or rng.random() < 0.5):
             return self.renderer(rng)
         return self.crops[rng.integers(len(self.crops))], None
 
+    def _negative(self, rng: np.random.Generator) -> tuple[Scene, tuple[np.ndarray, float]]:
+        """A mined hard negative: its scene and (quad, width in patch px) to centre on."""
+        i, j = self.negatives[rng.integers(len(self.negatives))]
+        scene = self.scenes[i]
+        q = scene.negatives[j]
+        h, w = scene.image.shape
+        seen = min(self.input_size[0] / w, self.input_size[1] / h)  # the detector's scale
+        width = np.ptp(q[:, 0]) * seen * np.exp(rng.uniform(np.log(0.6), np.log(1.7)))
+        return scene, (q, float(width))
+
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        patch, quads, exact, _ = self.sample_with_ignore(rng)
+        return patch, quads, exact
+
+    def sample_with_ignore(self, rng: np.random.Generator
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(patch, plate quads, exact, don't-care quads)."""
         scene = self.scenes[rng.integers(len(self.scenes))]
         r = rng.random()
+        focus = None
+        if self.negatives and r >= 1 - self.p_negative:
+            scene, focus = self._negative(rng)
         pasting = r < self.p_paste and (self.crops or self.renderer is not None)
-        patch, quads = _scene_window(rng, scene, self.size, plate_centred=not pasting
-                                     and r >= self.p_paste + self.p_random, min_w=self.min_w)
+        patch, quads, ignore = _scene_window(rng, scene, self.size, plate_centred=not pasting
+                                             and r >= self.p_paste + self.p_random,
+                                             min_w=self.min_w, focus=focus)
         exact = list(scene.exact)
         quads = list(quads)
         if pasting:
@@ -231,7 +287,7 @@ class PatchSampler:
                 aspect = (np.ptp(src[:, 0]) / max(np.ptp(src[:, 1]), 1)) if src is not None \
                     else pw / ph
                 quad = _paste_quad(rng, self.size, aspect, self.min_w)
-                if _overlaps(quad, quads):
+                if _overlaps(quad, quads + list(ignore)):
                     continue
                 paste(rng, patch, plate, quad, src)
                 quads.append(quad)
@@ -247,17 +303,27 @@ class PatchSampler:
         exact = np.asarray(exact, bool)
         if rng.random() < 0.5:  # mirror: the detector does not read, so mirrored plates are fine
             patch = patch[:, ::-1].copy()
-            quads = quads[:, [1, 0, 3, 2]] * np.array([-1, 1], np.float32)
-            quads[:, :, 0] += self.size
-        return patch, quads, exact
+            quads, ignore = _mirror(quads, self.size), _mirror(ignore, self.size)
+        return patch, quads, exact, ignore
+
+
+def _box_cells(q: np.ndarray, size: int, stride: int) -> tuple[slice, slice]:
+    """The heatmap cells (rows, columns) a quad's bounding box covers, clipped to the patch."""
+    x0, y0 = q.min(0)
+    x1, y1 = q.max(0)
+    c0, r0 = int(max(x0 // stride, 0)), int(max(y0 // stride, 0))
+    c1, r1 = int(np.ceil(min(x1, size) / stride)), int(np.ceil(min(y1, size) / stride))
+    return slice(r0, max(r1, r0)), slice(c0, max(c1, c0))
 
 
 def targets(quads: np.ndarray, exact: np.ndarray, size: int, stride: int = STRIDE,
-            box_corner_weight: float = 0.25,
-            min_plate_w: float = MIN_PLATE_W) -> dict[str, np.ndarray]:
+            box_corner_weight: float = 0.25, min_plate_w: float = MIN_PLATE_W,
+            ignore: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Heatmap, regression maps and masks for one patch (see inference.detector for the layout).
 
-    Plates narrower than min_plate_w or mostly outside the patch are "don't care"."""
+    Plates narrower than min_plate_w or mostly outside the patch are "don't care", and so are
+    the `ignore` quads (mined regions that look like unlabelled plates), except where a
+    labelled plate's centre peak lies."""
     g = size // stride
     heat = np.zeros((g, g), np.float32)
     heat_w = np.ones((g, g), np.float32)  # 0 = don't care (tiny or mostly hidden plates)
@@ -272,9 +338,7 @@ def targets(quads: np.ndarray, exact: np.ndarray, size: int, stride: int = STRID
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         vis = (min(x1, size) - max(x0, 0)) * (min(y1, size) - max(y0, 0)) / max(w * h, 1e-6)
         if w < min_plate_w or h < 3 or vis < 0.6 or not (0 <= cx < size and 0 <= cy < size):
-            c0, r0 = int(max(x0 // stride, 0)), int(max(y0 // stride, 0))
-            c1, r1 = int(np.ceil(min(x1, size) / stride)), int(np.ceil(min(y1, size) / stride))
-            heat_w[r0:r1, c0:c1] = 0
+            heat_w[_box_cells(q, size, stride)] = 0
             continue
         sx, sy = max(0.5, 0.1 * w / stride), max(0.5, 0.1 * h / stride)
         gauss = np.exp(-((xs - cx / stride) ** 2 / (2 * sx**2)
@@ -292,5 +356,8 @@ def targets(quads: np.ndarray, exact: np.ndarray, size: int, stride: int = STRID
         reg[region] = t
         reg_w[region] = 1.0
         corner_w[region] = 1.0 if ex else box_corner_weight
+    for q in () if ignore is None else ignore:
+        cells = _box_cells(q, size, stride)
+        heat_w[cells] = np.where(heat[cells] >= 0.5, heat_w[cells], 0)
     return {"heat": heat[..., None], "heat_w": heat_w[..., None], "reg": reg,
             "reg_w": reg_w[..., None], "corner_w": corner_w[..., None]}
