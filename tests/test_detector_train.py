@@ -84,6 +84,10 @@ def test_train_smoke_writes_models_and_manifest(tmp_path):
     assert set(manifest["files"]) == {"detector_float.tflite", "detector_int8.tflite"}
     assert manifest["validation"]["int8"]["images"] == 2
     assert manifest["training"]["steps"] == 3 and manifest["training"]["seed"] == 1234
+    assert manifest["training"]["threads"] == 1  # the reproducible default
+    with pytest.raises(SystemExit, match="--threads"):
+        detector_cli.run(parser.parse_args(["--smoke", "--data", str(data), "--out",
+                                            str(tmp_path / "x"), "--threads", "0"]))
     det = Detector(out / "detector_int8.tflite")  # its own manifest, found beside it
     assert det.model.input_spec.shape == (1, 64, 128, 1)
     assert isinstance(det.detect(np.zeros((90, 160, 3), np.uint8)), list)

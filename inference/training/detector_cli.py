@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stage 3 (with --resume): regions mined from the training frames "
                              "by inference.training.detector_mining; settings STAGE3")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="TensorFlow threads (default 1: bit-reproducible; 2 on a dedicated "
+                             "2-core machine is ~1.6x quicker)")
     parser.add_argument("--no-render", action="store_true",
                         help="do not use the synthetic plate renderer even when it is available")
 
@@ -78,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
         cfg.scene_limit = cfg.crop_limit = 6
         cfg.calib_images, cfg.val_limit, cfg.log_every, cfg.checkpoint_every = 2, 3, 1, 0
         cfg.width_mult = 0.5
+    threads = getattr(args, "threads", 1)
+    if threads < 1:
+        raise SystemExit("alpr train detector: --threads must be at least 1")
+    cfg.threads = threads
     if args.steps is not None:
         cfg.steps = args.steps
     if args.threshold is not None:

@@ -49,6 +49,9 @@ class TrainConfig:
     p_negative: float = 0.0  # share of windows centred on mined hard negatives (stage 3)
     hard_negatives: Path | None = None  # mining file (inference.training.detector_mining)
     sample_stream: int = 2  # a resumed run draws the sample stream [seed, sample_stream]
+    # TensorFlow threads: 1 is bit-reproducible; 2 on a dedicated 2-core machine is ~1.6x
+    # quicker per step (parallel reductions may then differ in the last bits between runs)
+    threads: int = 1
 
 
 # Stage 2 (`--resume`): a warm restart from the stage-1 weights. Lower peak rate; exact corners
@@ -68,12 +71,12 @@ STAGE3 = {**FINETUNE, "steps": 4000, "lr": 5e-4, "p_paste": 0.3, "p_random": 0.2
           "p_negative": 0.2, "sample_stream": 3}
 
 
-def _setup_tf(seed: int):
+def _setup_tf(seed: int, threads: int = 1):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
     tf.keras.utils.set_random_seed(seed)
     return tf
 
@@ -224,7 +227,7 @@ def from_checkpoint(cfg: TrainConfig):
 def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
     from inference.training.export import write_manifest
 
-    tf = _setup_tf(cfg.seed)
+    tf = _setup_tf(cfg.seed, cfg.threads)
     cfg.out.mkdir(parents=True, exist_ok=True)
     if export_only:  # an interrupted run: export and validate its last checkpoint
         (n_scenes, n_crops), (model, train_info) = (None, None), from_checkpoint(cfg)
