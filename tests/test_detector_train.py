@@ -58,13 +58,13 @@ def test_sampler_is_deterministic_and_labels_stay_on_plates():
     crops = [cv2.cvtColor(draw_plate(), cv2.COLOR_BGR2GRAY)]
     sampler = PatchSampler([scene], crops, size=128)
     a = [sampler.sample(np.random.default_rng(7)) for _ in range(2)]
-    for (pa, qa, _), (pb, qb, _) in zip(a, [sampler.sample(np.random.default_rng(7))] * 2,
+    for (pa, qa, _, _), (pb, qb, _, _) in zip(a, [sampler.sample(np.random.default_rng(7))] * 2,
                                           strict=True):
         np.testing.assert_array_equal(pa, pb)
         np.testing.assert_array_equal(qa, qb)
     rng = np.random.default_rng(0)
     for _ in range(30):
-        patch, quads, exact = sampler.sample(rng)
+        patch, quads, exact, _ = sampler.sample(rng)
         assert patch.shape == (128, 128) and patch.dtype == np.uint8
         assert quads.shape == (len(exact), 4, 2)
 

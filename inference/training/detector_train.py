@@ -88,7 +88,7 @@ def _batch(sampler, rng, cfg: TrainConfig):
     xs = np.empty((n, patch, patch, 1), np.float32)
     maps: dict[str, list] = {}
     for i in range(n):
-        img, quads, exact, ignore = sampler.sample_with_ignore(rng)
+        img, quads, exact, ignore = sampler.sample(rng)
         xs[i, :, :, 0] = img * np.float32(1 / 255)
         for k, v in targets(quads, exact, patch, box_corner_weight=cfg.box_corner_weight,
                             min_plate_w=cfg.min_plate_w, ignore=ignore).items():

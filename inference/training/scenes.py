@@ -225,7 +225,7 @@ def _mirror(quads: np.ndarray, size: int) -> np.ndarray:
 
 
 class PatchSampler:
-    """Draws (patch, quads, exact) training samples; deterministic for a given rng.
+    """Draws (patch, quads, exact, ignore) training samples; deterministic for a given rng.
 
     `min_w`: smallest plate width (input px) drawn for plate-centred windows and pasted plates.
     `p_negative`: share of windows centred on a mined hard negative (scenes' `negatives`; taken
@@ -262,12 +262,8 @@ class PatchSampler:
         width = np.ptp(q[:, 0]) * seen * np.exp(rng.uniform(np.log(0.6), np.log(1.7)))
         return scene, (q, float(width))
 
-    def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        patch, quads, exact, _ = self.sample_with_ignore(rng)
-        return patch, quads, exact
-
-    def sample_with_ignore(self, rng: np.random.Generator
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def sample(self, rng: np.random.Generator
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(patch, plate quads, exact, don't-care quads)."""
         scene = self.scenes[rng.integers(len(self.scenes))]
         r = rng.random()
