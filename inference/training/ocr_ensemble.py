@@ -59,29 +59,28 @@ def stage(members: list[tuple[Path, str]], out: Path) -> dict:
     for folder, prefix in members:  # verify everything before anything is written
         man = load_manifest(folder / "ocr.manifest.json")
         files = {kind: folder / f"ocr_{kind}.tflite" for kind in VARIANTS}
-        for path in files.values():
-            verify_file(path, man)
-        sources.append((prefix, man, files))
+        contents = {kind: verify_file(path, man) for kind, path in files.items()}
+        sources.append((prefix, man, files, contents))
     first = sources[0][1]
-    for prefix, man, _ in sources[1:]:
+    for prefix, man, _, _ in sources[1:]:
         for key in MUST_AGREE:
             if man.get(key) != first.get(key):
                 raise ValueError(f"member {prefix} differs from {sources[0][0]} in {key!r}")
     manifest = {"family": "ocr", "version": time.strftime("%Y%m%d", time.gmtime()),
                 **{k: first[k] for k in SHARED_KEYS if k in first},
                 "files": {}, "members": {},
-                "ensemble": {kind: [f"{p}_{kind}.tflite" for p, _, _ in sources]
+                "ensemble": {kind: [f"{p}_{kind}.tflite" for p, *_ in sources]
                              for kind in VARIANTS}}
     manifest["ensemble"]["combine"] = (
         f"geometric mean of each member's string probability (floor {ENSEMBLE_FLOOR}), "
         "characters' distributions averaged over force-aligned columns")
     out.mkdir(parents=True, exist_ok=True)
     staged = {}
-    for prefix, man, files in sources:
+    for prefix, man, files, contents in sources:
         names = {kind: f"{prefix}_{kind}.tflite" for kind in VARIANTS}
         for kind, path in files.items():
             manifest["files"][names[kind]] = man["files"][path.name]
-            staged[names[kind]] = path.read_bytes()
+            staged[names[kind]] = contents[kind]  # the verified bytes, read once
         manifest["members"][prefix] = {"files": names, "version": man.get("version"),
                                        "training": man.get("training"),
                                        "metrics": man.get("metrics")}
