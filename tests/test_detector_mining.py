@@ -166,3 +166,11 @@ def test_mine_sorts_unexplained_detections(tmp_path):
     found = out["images"]["a.jpg"]
     assert [c["box"][0] for c in found] == [100, 200, 12]  # the labelled plate is no candidate
     assert [c["reason"] for c in found] == ["ocr", "labels", "labels"]
+
+
+def test_mining_a_missing_data_folder_fails_clearly(tmp_path):
+    from inference.training.detector_mining import main
+
+    with pytest.raises(SystemExit, match="detector_mining: .*labels.jsonl"):
+        main(["--out", str(tmp_path / "mined.json"), "--data", str(tmp_path / "missing")])
+    assert not (tmp_path / "mined.json").exists()

@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     from inference.eval_data import load_scenes
     from inference.ocr import PlateReader
     from inference.pipeline import PlateRecognizer
+    from inference.runtime import ModelError
     from inference.tracker import Tracker
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -117,10 +118,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="detection score threshold for candidates")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    detector = Detector(args.model, num_threads=1, threshold=args.threshold)
-    recognizer = PlateRecognizer(detector, PlateReader(num_threads=1), Tracker(region="auto"),
-                                 region="auto")
-    result = mine(load_scenes(args.data / "scenes", "train"), detector, recognizer)
+    try:
+        items = load_scenes(args.data / "scenes", "train")
+        detector = Detector(args.model, num_threads=1, threshold=args.threshold)
+        recognizer = PlateRecognizer(detector, PlateReader(num_threads=1),
+                                     Tracker(region="auto"), region="auto")
+    except (OSError, ValueError, ModelError) as exc:  # DatasetError is a ValueError
+        raise SystemExit(f"detector_mining: {exc}") from exc
+    result = mine(items, detector, recognizer)
     result = {"split": "train", "model": str(args.model),
               "model_version": detector.model.version, "threshold": args.threshold,
               "max_iou": MAX_IOU,
