@@ -71,8 +71,8 @@ def test_swap_to_a_corrupt_model_keeps_the_current_one(frame, tmp_path):
     image, _ = frame
     det = Detector()
     before = [d.box for d in det.detect(image)]
-    for name in ("detector_int8.tflite", "detector_float.tflite", "detector.manifest.json"):
-        shutil.copy(MODELS_DIR / name, tmp_path / name)
+    for path in MODELS_DIR.glob("detector*"):  # both passes' files and the manifest
+        shutil.copy(path, tmp_path / path.name)
     bad = tmp_path / "detector_int8.tflite"
     data = bytearray(bad.read_bytes())
     data[-100] ^= 0xFF
