@@ -91,3 +91,15 @@ def test_a_corrupt_coarse_file_is_refused_and_a_swap_keeps_the_current_models(tm
     assert det.model is model and det.coarse is coarse
     image, _ = compose_frame([(640, 420, 700)], seed=5)
     assert len(det.detect(image)) == 1
+
+
+def test_size_sweep_zooms_the_plate_to_the_asked_share():
+    from inference.training.detector_sizes import FRAME_W, zoomed
+
+    image = np.zeros((900, 1200, 3), np.uint8)
+    frame, truth = zoomed(image, (500, 400, 240, 80), 0.5)
+    assert frame.shape[1] == FRAME_W and abs(frame.shape[0] - FRAME_W * 900 / 1200) <= 1
+    assert abs(truth[0, 2] / FRAME_W - 0.5) < 0.01
+    x, y, w, h = truth[0]
+    assert 0 <= x and x + w <= FRAME_W and 0 <= y and y + h <= frame.shape[0]
+    assert zoomed(image, (500, 400, 240, 80), 0.1) is None  # the window would not fit
