@@ -153,7 +153,8 @@ class Detector:
         self.nms_iou = nms_iou
         self.runtime = runtime
         self.use_coarse = coarse
-        self.coarse: Model | None = None
+        self.coarse: Model | None = None  # see _coarse_for
+        self.coarse_min_width = 0.0  # coarse-input px; narrower coarse detections are dropped
         self._use(Model(path, manifest, num_threads=num_threads, runtime=runtime))
         if threshold is None:  # the operating point recorded with the model
             self.threshold = float(self.model.manifest.get("default_threshold", 0.4))
