@@ -32,6 +32,37 @@ def test_smoke_training_exports_loadable_models(tmp_path):
     again = tmp_path / "again"
     assert main(["train", "ocr", "--smoke", "--out", str(again), "--init", str(weights)]) == 0
     assert json.loads((again / "ocr.manifest.json").read_text())["training"]["init"] == weights.name
+    # Weights of another width do not load into the model: a clear error, not a half-loaded model.
+    with pytest.raises(ValueError, match="do not fit a width-1.4 model"):
+        main(["train", "ocr", "--smoke", "--width", "1.4", "--init", str(weights),
+              "--out", str(tmp_path / "wide")])
+
+
+def test_width_scales_channels_and_one_is_todays_model():
+    from inference.training.ocr_model import build_model, channels
+
+    base = (24, 48, 64, 64, 128, 128)
+    assert [channels(c, 1.0) for c in base] == list(base)
+    assert [channels(c, 1.4) for c in base] == [32, 64, 88, 88, 176, 176]
+    assert channels(24, 0.1) == 8
+    assert build_model().count_params() == 401_437  # the model of runs 2-4, measured before --width
+    wide = build_model(width=1.4)
+    assert wide.count_params() == 752_533
+    assert wide.input_shape == (None, 48, 144, 1) and wide.output_shape == (None, 36, 37)
+    with pytest.raises(ValueError, match="width"):
+        build_model(width=0)
+
+
+@pytest.mark.slow
+def test_wider_model_trains_and_reads_with_the_same_shapes(tmp_path):
+    """The runtime needs nothing new for a wider model: same input and output tensors."""
+    assert main(["train", "ocr", "--smoke", "--width", "1.4", "--out", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "ocr.manifest.json").read_text())
+    assert manifest["training"]["width"] == 1.4
+    assert manifest["training"]["parameters"] == 752_533
+    reader = PlateReader(tmp_path / "ocr_int8.tflite", manifest=tmp_path / "ocr.manifest.json")
+    assert reader.probs(np.full((48, 144), 128, np.uint8)).shape == (36, 37)
+    assert isinstance(reader.read(np.full((48, 144), 128, np.uint8)).text, str)
 
 
 def test_bad_arguments_fail_clearly(tmp_path):
@@ -39,6 +70,8 @@ def test_bad_arguments_fail_clearly(tmp_path):
         main(["train", "ocr", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="positive"):
         main(["train", "ocr", "--smoke", "--steps", "0", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="--width"):
+        main(["train", "ocr", "--smoke", "--width", "0", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="--init weights"):
         main(["train", "ocr", "--smoke", "--init", str(tmp_path / "no.h5"), "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="--transcribed"):

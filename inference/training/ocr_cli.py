@@ -45,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="peak learning rate (default 2e-3; lower it to fine-tune --init)")
     parser.add_argument("--real-share", type=float, default=None,
                         help="share of each batch drawn from real crops (default 0.4)")
+    parser.add_argument("--width", type=float, default=1.0,
+                        help="scale every layer's channels (1.0 = the shipped size; 1.4 ~ 1.85x "
+                        "the multiply-adds)")
     parser.add_argument(
         "--smoke", action="store_true", help="seconds-long run on synthetic data only (tests, CI)"
     )
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps if args.steps is not None else (3 if args.smoke else 3000),
         synthetic=args.synthetic if args.synthetic is not None else (64 if args.smoke else 24000),
         batch=8 if args.smoke else args.batch, max_minutes=args.max_minutes, init=args.init,
+        width=args.width,
     )
     if args.lr is not None:
         cfg.lr = args.lr
@@ -79,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"--init weights {cfg.init} not found")
     if not (0 < cfg.lr < 1) or not (0 <= cfg.real_share <= 1):
         raise SystemExit("--lr must be in (0, 1) and --real-share in [0, 1]")
+    if not (0.25 <= cfg.width <= 4):
+        raise SystemExit("--width must be in [0.25, 4]")
     if cfg.steps < 1 or cfg.synthetic < 1:
         raise SystemExit("--steps and --synthetic must be positive")
     metrics = train(cfg)

@@ -4,7 +4,9 @@ Input (48, 144, 1) grayscale pixels 0..255 (scaled inside the model, so the int8
 pixels); output (COLUMNS, CLASSES) probabilities: one distribution over the alphabet + blank per
 4-pixel column of the crop. Convolutions are translation-equivariant, so a character is learnt
 once, wherever it sits on the plate (a fixed-slot head must learn it for every slot).
-About 70 M multiply-adds and 0.5 M parameters.
+About 70 M multiply-adds and 0.5 M parameters at width 1.0; `width` scales every layer's
+channels (rounded to a multiple of 8, which int8 kernels handle well), so the multiply-adds grow
+about as width squared.
 """
 
 from __future__ import annotations
@@ -15,12 +17,20 @@ from inference.training.ocr_data import CLASSES
 COLUMNS = OCR_SIZE[0] // 4  # 36 time steps for up to 10 characters
 
 
-def build_model(classes: int = CLASSES):
+def channels(base: int, width: float) -> int:
+    """A layer's channels at this width: base * width, to the nearest multiple of 8 (at least 8)."""
+    return max(8, int(base * width / 8 + 0.5) * 8)  # half up (round() would go to even)
+
+
+def build_model(classes: int = CLASSES, width: float = 1.0):
     from tensorflow import keras
     from tensorflow.keras import layers
 
+    if not width > 0:
+        raise ValueError(f"width must be positive, got {width}")
+
     def conv(x, filters: int, kernel=3):
-        x = layers.Conv2D(filters, kernel, padding="same", use_bias=False)(x)
+        x = layers.Conv2D(channels(filters, width), kernel, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         return layers.ReLU()(x)
 
@@ -33,10 +43,11 @@ def build_model(classes: int = CLASSES):
     x = layers.MaxPooling2D((2, 1))(x)  # 6 x 36
     x = layers.MaxPooling2D((2, 1))(conv(x, 128))  # 3 x 36
     x = conv(x, 128, kernel=(3, 3))
-    x = layers.Conv2D(128, (3, 1), padding="valid", activation="relu")(x)  # 1 x 36: columns
-    x = layers.Reshape((COLUMNS, 128))(x)
+    top = channels(128, width)
+    x = layers.Conv2D(top, (3, 1), padding="valid", activation="relu")(x)  # 1 x 36: columns
+    x = layers.Reshape((COLUMNS, top))(x)
     x = layers.Dropout(0.1)(x)
-    x = layers.Conv1D(128, 3, padding="same", activation="relu")(x)  # neighbour context
+    x = layers.Conv1D(top, 3, padding="same", activation="relu")(x)  # neighbour context
     x = layers.Dense(classes)(x)
     out = layers.Softmax(name="columns")(x)
     return keras.Model(inp, out, name="plate_ocr_ctc")

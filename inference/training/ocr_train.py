@@ -38,6 +38,7 @@ class TrainConfig:
     smoke: bool = False
     max_minutes: float | None = None  # training-loop wall budget; the schedule compresses to fit
     init: Path | None = None  # Keras weights (ocr.weights.h5 of an earlier run) to start from
+    width: float = 1.0  # channel multiplier of the model (ocr_model.build_model)
 
 
 def _set_threads(seed: int):
@@ -194,9 +195,12 @@ def train(cfg: TrainConfig) -> dict:
     real_train, real_val = load_real(cfg.data_root, cfg.transcribed)
     pool_x, pool_y, _ = data.synthetic_pool(cfg.synthetic, cfg.seed)
     logger.info("data ready in %.0f s", time.monotonic() - t0)
-    model = build_model()
+    model = build_model(width=cfg.width)
     if cfg.init is not None:
-        model.load_weights(str(cfg.init))
+        try:
+            model.load_weights(str(cfg.init))
+        except ValueError as e:  # shapes differ: another width
+            raise ValueError(f"weights {cfg.init} do not fit a width-{cfg.width} model: {e}") from e
         logger.info("starting from weights %s", cfg.init)
     opt = tf.keras.optimizers.Adam(cfg.lr)
     step_fn = ctc_step(tf, model, opt)
@@ -237,6 +241,8 @@ def train(cfg: TrainConfig) -> dict:
         "seed": cfg.seed,
         "steps_done": step,
         "init": cfg.init.name if cfg.init else None,
+        "width": cfg.width,
+        "parameters": model.count_params(),
         "loose_share": data.LOOSE_SHARE,
         "stacked_share": data.STACKED_SHARE,
         "seconds": round(time.monotonic() - t0),
