@@ -69,17 +69,27 @@ def test_sampler_is_deterministic_and_labels_stay_on_plates():
         assert quads.shape == (len(exact), 4, 2)
 
 
+@pytest.fixture(scope="module")
+def stage1(tmp_path_factory):
+    """A stage-1 smoke run (shared by the stage tests): (data dir, its --out, the parser)."""
+    from inference.training import detector_cli
+
+    root = tmp_path_factory.mktemp("det_smoke")
+    data = _data_dir(root / "data")
+    parser = argparse.ArgumentParser()
+    detector_cli.add_arguments(parser)
+    out = root / "out"
+    assert detector_cli.run(parser.parse_args(["--smoke", "--data", str(data), "--out",
+                                               str(out)])) == 0
+    return data, out, parser
+
+
 @pytest.mark.slow
-def test_train_smoke_writes_models_and_manifest(tmp_path):
+def test_train_smoke_writes_models_and_manifest(stage1, tmp_path):
     from inference.detector import Detector
     from inference.training import detector_cli
 
-    data = _data_dir(tmp_path / "data")
-    parser = argparse.ArgumentParser()
-    detector_cli.add_arguments(parser)
-    out = tmp_path / "out"
-    args = parser.parse_args(["--smoke", "--data", str(data), "--out", str(out)])
-    assert detector_cli.run(args) == 0
+    data, out, parser = stage1
     manifest = json.loads((out / "detector.manifest.json").read_text())
     assert set(manifest["files"]) == {"detector_float.tflite", "detector_int8.tflite"}
     assert manifest["validation"]["int8"]["images"] == 2
@@ -92,6 +102,13 @@ def test_train_smoke_writes_models_and_manifest(tmp_path):
     det = Detector(out / "detector_int8.tflite")  # its own manifest, found beside it
     assert det.model.input_spec.shape == (1, 64, 128, 1)
     assert isinstance(det.detect(np.zeros((90, 160, 3), np.uint8)), list)
+
+
+@pytest.mark.slow
+def test_train_smoke_stage_2_resumes_with_fine_tune_settings(stage1, tmp_path):
+    from inference.training import detector_cli
+
+    data, out, parser = stage1
     # stage 2: continue from the final weights of that run, with the fine-tune settings
     weights = out / "detector_train.weights.h5"
     assert weights.exists()
@@ -107,6 +124,14 @@ def test_train_smoke_writes_models_and_manifest(tmp_path):
     assert training["resume"] == str(weights) and training["lr"] == 0.0005
     assert training["corner_loss"] == 5.0 and training["min_plate_w"] == 16.0
     assert json.loads((out2 / "detector.manifest.json").read_text())["version"] == "1.1.0"
+
+
+@pytest.mark.slow
+def test_train_smoke_stage_3_hard_negatives_and_export_only(stage1, tmp_path):
+    from inference.training import detector_cli
+
+    data, out, parser = stage1
+    weights = out / "detector_train.weights.h5"
     # stage 3: hard negatives mined on the training frames (here: written by hand)
     mined = tmp_path / "mined.json"
     with pytest.raises(SystemExit, match="--resume"):
