@@ -19,7 +19,7 @@ COMMAND_MODULES = (
     "storage.cli",  # evidence, store
     "appliance.uplink_cli",  # receiver, hotlist
     "webadmin.cli",  # console
-    "provisioning.cli",  # provision, agency, zeroize, update
+    "appliance.provision_cli",  # provision, agency, zeroize, update
 )
 
 

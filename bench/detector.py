@@ -1,7 +1,9 @@
 """Detector speed on a 1280x720 frame: int8 and float, 1 and 2 threads, plus the peak memory of
-a process that only runs the int8 detector. Last stdout line: one JSON object.
+a process that only runs the int8 detector. Both passes (full + coarse) when the manifest lists a
+coarse pass; the int8 full pass alone is timed too, as the baseline of its cost. Last stdout
+line: one JSON object.
 
-    python bench/detector.py [--frames N]
+    python bench/detector.py [--frames N] [--models DIR]
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ def frame(seed: int = 0) -> np.ndarray:
     return img
 
 
-def time_detector(name: str, threads: int, frames: int) -> float:
-    det = Detector(MODELS_DIR / name, num_threads=threads)
+def time_detector(path: Path, threads: int, frames: int, coarse: bool = True) -> float:
+    det = Detector(path, num_threads=threads, coarse=coarse)
     img = frame()
     for _ in range(5):
         det.detect(img)
@@ -64,8 +66,8 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # no /proc: best effort
 
 
-def peak_rss_child() -> None:
-    det = Detector(MODELS_DIR / "detector_int8.tflite", num_threads=1)
+def peak_rss_child(models: Path) -> None:
+    det = Detector(models / "detector_int8.tflite", num_threads=1)
     img = frame()
     for _ in range(20):
         det.detect(img)
@@ -75,20 +77,28 @@ def peak_rss_child() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=50)
+    parser.add_argument("--models", type=Path, default=MODELS_DIR,
+                        help="folder with detector_*.tflite and its manifest (default: shipped)")
     parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
-        peak_rss_child()
+        peak_rss_child(args.models)
         return
     res = {}
     for kind in ("int8", "float"):
         for threads in (1, 2):
-            ms = time_detector(f"detector_{kind}.tflite", threads, args.frames)
+            ms = time_detector(args.models / f"detector_{kind}.tflite", threads, args.frames)
             res[f"ms_{kind}_{threads}t"] = round(ms, 2)
             print(f"detector {kind:5s} {threads} thread(s): {ms:7.2f} ms per 1280x720 frame "
                   "(median)")
-    out = subprocess.run([sys.executable, __file__, "--rss-child"], capture_output=True,
-                         text=True, check=True)
+    if Detector(args.models / "detector_int8.tflite").coarse is not None:
+        ms = time_detector(args.models / "detector_int8.tflite", 1, args.frames, coarse=False)
+        res["ms_int8_1t_full_pass_only"] = round(ms, 2)
+        res["coarse_pass_cost"] = round(res["ms_int8_1t"] / ms, 2)
+        print(f"detector int8  1 thread(s): {ms:7.2f} ms without the coarse pass (baseline): "
+              f"both passes cost {res['coarse_pass_cost']}x")
+    out = subprocess.run([sys.executable, __file__, "--rss-child", "--models", str(args.models)],
+                         capture_output=True, text=True, check=True)
     res["peak_rss_mb"] = round(float(out.stdout.strip().splitlines()[-1]), 1)
     res["int8_vs_float_1t"] = round(res["ms_float_1t"] / res["ms_int8_1t"], 2)
     print(f"int8 is {res['int8_vs_float_1t']}x faster than float (baseline) on one thread; "

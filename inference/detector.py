@@ -131,13 +131,19 @@ def order_corners(pts: np.ndarray) -> np.ndarray:
     return np.roll(pts, -start, axis=0)
 
 
+def _check_input(model: Model) -> None:
+    shape = model.input_spec.shape
+    if len(shape) != 4 or shape[3] != 1:
+        raise ModelError(f"{model.path.name}: input {shape} is not a (1, H, W, 1) detector")
+
+
 class Detector:
     """Finds plates in full BGR frames with the shipped (or a given) `.tflite` model."""
 
     def __init__(self, model_path: str | Path | None = None,
                  manifest: str | Path | dict | None = None,
                  num_threads: int = 1, threshold: float | None = None, nms_iou: float = 0.3,
-                 runtime: str = "auto") -> None:
+                 runtime: str = "auto", coarse: bool = True) -> None:
         path = Path(model_path) if model_path else MODELS_DIR / "detector_int8.tflite"
         if not path.is_absolute() and not path.exists():
             path = MODELS_DIR / path
@@ -146,30 +152,61 @@ class Detector:
         self.threshold = threshold
         self.nms_iou = nms_iou
         self.runtime = runtime
+        self.use_coarse = coarse
+        self.coarse: Model | None = None  # see _coarse_for
+        self.coarse_min_width = 0.0  # coarse-input px; narrower coarse detections are dropped
         self._use(Model(path, manifest, num_threads=num_threads, runtime=runtime))
         if threshold is None:  # the operating point recorded with the model
             self.threshold = float(self.model.manifest.get("default_threshold", 0.4))
 
     def _use(self, model: Model) -> None:
         model = self._prefer_float_on_tflite_runtime(model)
-        shape = model.input_spec.shape
-        if len(shape) != 4 or shape[3] != 1:
-            raise ModelError(f"{model.path.name}: input {shape} is not a (1, H, W, 1) detector")
-        self.model = model
-        _, self.in_h, self.in_w, _ = shape
+        try:
+            _check_input(model)
+            coarse = self._coarse_for(model)
+        except Exception:
+            model.close()  # refused as a whole; the caller keeps what it had
+            raise
+        self.model, self.coarse = model, coarse
+        _, self.in_h, self.in_w, _ = model.input_spec.shape
+
+    def _coarse_for(self, model: Model) -> Model | None:
+        """The coarse-pass file of the model's variant when its manifest lists one: the same net
+        at a quarter of the input area, for plates wider than the full pass learnt (see
+        inference.training.detector_coarse). Verified against the manifest like every file."""
+        block = model.manifest.get("coarse") if self.use_coarse else None
+        if not block:
+            return None
+        variant = model.manifest.get("files", {}).get(model.path.name, {}).get("variant")
+        name = block.get("files", {}).get(variant)
+        if name is None:
+            return None
+        coarse = Model(model.path.with_name(name), model.manifest, model.num_threads,
+                       runtime=model.runtime)
+        try:
+            _check_input(coarse)
+        except ModelError:
+            coarse.close()
+            raise
+        self.coarse_min_width = float(block.get("min_width", 0.0))
+        return coarse
 
     def swap_model(self, model_path: str | Path, manifest: str | Path | dict | None = None) -> None:
         """Load another model file; if it is refused (hash, corrupt, wrong shape) the error is
         raised and the current model stays in use."""
         path = Path(model_path)
-        old = self.model
+        old, old_coarse = self.model, self.coarse
         self._use(Model(path, manifest if manifest is not None else path.parent / MANIFEST.name,
                         num_threads=old.num_threads, runtime=self.runtime))
         old.close()
+        if old_coarse is not None:
+            old_coarse.close()
         logger.info("detector model now %s (version %s)", path.name, self.model.version)
 
     def close(self) -> None:
         self.model.close()
+        if self.coarse is not None:
+            self.coarse.close()
 
     @staticmethod
     def _prefer_float_on_tflite_runtime(model: Model) -> Model:
@@ -188,9 +225,12 @@ class Detector:
                        sibling.name, model.path.name)
         return other
 
-    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
-        canvas, lb = letterbox(image, self.in_w, self.in_h)
-        spec = self.model.input_spec
+    def preprocess(self, image: np.ndarray,
+                   model: Model | None = None) -> tuple[np.ndarray, Letterbox]:
+        model = model or self.model
+        _, in_h, in_w, _ = model.input_spec.shape
+        canvas, lb = letterbox(image, in_w, in_h)
+        spec = model.input_spec
         if spec.quantized and spec.dtype == np.int8 and abs(spec.scale * 255 - 1) < 1e-3 \
                 and spec.zero_point == -128:
             x = (canvas.astype(np.int16) - 128).astype(np.int8)  # exact: q = u8 - 128
@@ -198,27 +238,42 @@ class Detector:
             x = canvas.astype(np.float32) * np.float32(1 / 255)
         return x[None, :, :, None], lb
 
-    def raw(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, Letterbox]:
-        x, lb = self.preprocess(image)
-        outs = self.model.run(x)
+    def raw(self, image: np.ndarray,
+            model: Model | None = None) -> tuple[np.ndarray, np.ndarray, Letterbox]:
+        model = model or self.model
+        x, lb = self.preprocess(image, model)
+        outs = model.run(x)
         heat = next(o for o in outs if o.shape[-1] == 1)[0, :, :, 0]
         reg = next(o for o in outs if o.shape[-1] == REG_CHANNELS)[0]
         return heat, reg, lb
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        """Plates in one frame, best first, in that frame's pixel coordinates."""
-        heat, reg, lb = self.raw(image)
-        boxes, scores, corners = decode(heat, reg, self.threshold)
+        """Plates in one frame, best first, in that frame's pixel coordinates. With a coarse
+        pass, its large plates join the full pass's before non-maximum suppression."""
+        passes = [(self.model, 0.0)]
+        if self.coarse is not None:
+            passes.append((self.coarse, self.coarse_min_width))
+        found = [self._decoded(image, model, min_w) for model, min_w in passes]
+        boxes, scores, corners = (np.concatenate(parts) for parts in zip(*found, strict=True))
         keep = nms(boxes, scores, self.nms_iou)
         h, w = image.shape[:2]
         out = []
         for i in keep:
-            box = lb.to_frame(boxes[i])
+            box = boxes[i]
             x0, y0 = max(0.0, float(box[0])), max(0.0, float(box[1]))
             x1 = min(float(w), float(box[0] + box[2]))
             y1 = min(float(h), float(box[1] + box[3]))
             if x1 <= x0 or y1 <= y0:
                 continue
-            pts = order_corners(lb.to_frame(corners[i]))
-            out.append(Detection((x0, y0, x1 - x0, y1 - y0), float(scores[i]), pts))
+            out.append(Detection((x0, y0, x1 - x0, y1 - y0), float(scores[i]),
+                                 order_corners(corners[i])))
         return out
+
+    def _decoded(self, image: np.ndarray, model: Model,
+                 min_width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One pass: boxes (xywh), scores and corners in frame pixels, of plates at least
+        `min_width` model-input px wide."""
+        heat, reg, lb = self.raw(image, model)
+        boxes, scores, corners = decode(heat, reg, self.threshold)
+        big = boxes[:, 2] >= min_width
+        return lb.to_frame(boxes[big]), scores[big], lb.to_frame(corners[big])

@@ -45,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="detection score threshold (default: the model manifest's)")
     parser.add_argument("--ocr", type=Path, action="append", default=None,
                         help="OCR .tflite; repeat to read with an ensemble (default: the "
-                        "shipped int8 ensemble)")
+                        "shipped int8 ensemble); checked against the ocr.manifest.json beside it")
+    parser.add_argument("--no-coarse", action="store_true",
+                        help="full detector pass only (no coarse pass for very large plates)")
     parser.add_argument("--no-read", action="store_true",
                         help="detection figures only (no OCR; read_* are null)")
 
@@ -140,7 +142,8 @@ def run(args: argparse.Namespace, reader: Reader | None = None) -> int:
 
     try:
         items = load_dataset(args.dir, args.split)
-        detector = Detector(args.detector, num_threads=args.threads, threshold=args.threshold)
+        detector = Detector(args.detector, num_threads=args.threads, threshold=args.threshold,
+                            coarse=not getattr(args, "no_coarse", False))
         if reader is None and not getattr(args, "no_read", False):
             reader = plate_reader(args)
     except (DatasetError, ModelError, OSError, ValueError) as exc:

@@ -218,7 +218,8 @@ class PlateReader:
     """The OCR model(s) behind the runtime wrapper; `read(crop)` on a rectified grayscale crop.
 
     `model` is one file or a sequence of files read as an ensemble (all must share the manifest,
-    the input size and the output's columns x classes)."""
+    the input size and the output's columns x classes); the manifest is the one beside the
+    first file unless given."""
 
     def __init__(
         self,
@@ -229,11 +230,12 @@ class PlateReader:
     ):
         from inference.runtime import Model
 
-        paths = [model] if isinstance(model, str | Path) else list(model)
+        paths = [_resolve(p) for p in ([model] if isinstance(model, str | Path) else model)]
         if not paths:
             raise ValueError("PlateReader needs at least one OCR model")
-        self._models = [Model(_resolve(p), manifest or MANIFEST, num_threads=num_threads)
-                        for p in paths]
+        if manifest is None:  # the manifest beside the files (the shipped one by default)
+            manifest = paths[0].parent / MANIFEST.name
+        self._models = [Model(p, manifest, num_threads=num_threads) for p in paths]
         self.top_n = top_n
         for m in self._models:
             shape = m.input_spec.shape

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from appliance.config import parse_config, render_config
 from provisioning import enrol, keys, signing
 from provisioning.exc import AlreadyProvisioned, InvalidInput, KeyFileError, ProvisioningError
 from provisioning.firewall import FIREWALL_FILE, render_firewall
@@ -21,6 +21,12 @@ from provisioning.firewall import FIREWALL_FILE, render_firewall
 logger = logging.getLogger(__name__)
 
 REQUEST_FILE = "enrolment-request.json"
+
+# Validates the unit's config sections and renders the config file. The schema belongs to the
+# unit (appliance.config), which this package must not import, so the caller passes it in
+# (`alpr provision init` passes appliance.provision_cli.unit_config_toml); a ValueError from it
+# is the technician's input error.
+ConfigRenderer = Callable[[dict], str]
 
 
 @dataclass
@@ -57,7 +63,8 @@ class ProvisionResult:
     admin_password: str | None  # one-time; shown once, never logged or stored in clear
 
 
-def _validated_inputs(spec: ProvisionSpec) -> tuple[dict[str, bytes], str, str, str]:
+def _validated_inputs(spec: ProvisionSpec,
+                      render_config: ConfigRenderer) -> tuple[dict[str, bytes], str, str, str]:
     """(trust PEMs, cert sha256, config TOML, firewall) or a ProvisioningError naming the input."""
     paths = keys.KeyPaths.of(spec.data_dir)
     if paths.identity_key.exists() or paths.kek.exists():
@@ -93,13 +100,18 @@ def _validated_inputs(spec: ProvisionSpec) -> tuple[dict[str, bytes], str, str, 
         data["console"] = {"host": "0.0.0.0"}  # noqa: S104
     for section, values in spec.extra_config.items():
         data.setdefault(section, {}).update(values)
-    config = parse_config(data, "provisioned config")  # ConfigError names any bad key
-    return anchors, pin, render_config(config), firewall
+    try:
+        config_text = render_config(data)
+    except ValueError as exc:  # the unit's ConfigError names the bad key
+        raise InvalidInput(str(exc)) from None
+    return anchors, pin, config_text, firewall
 
 
-def provision(spec: ProvisionSpec, create_admin=None) -> ProvisionResult:
-    """Provision the unit; ``create_admin(data_dir, user) -> password`` makes the first admin."""
-    anchors, pin, config_text, firewall = _validated_inputs(spec)
+def provision(spec: ProvisionSpec, render_config: ConfigRenderer,
+              create_admin=None) -> ProvisionResult:
+    """Provision the unit; ``render_config(sections) -> TOML`` validates and renders its config
+    file, ``create_admin(data_dir, user) -> password`` makes the first admin."""
+    anchors, pin, config_text, firewall = _validated_inputs(spec, render_config)
     _clear_zeroized(spec.data_dir)
     spec.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(spec.data_dir, 0o750)  # noqa: S103 (group = the service user's group)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from appliance.provision_cli import unit_config_toml
 from provisioning import agency, keys
 from provisioning.provision import ProvisionSpec, provision
 
@@ -26,4 +27,5 @@ def provision_unit(tmp_path: Path, unit_id: str = "unit-01", create_admin=None, 
         data_dir=tmp_path / f"data-{unit_id}", unit_id=unit_id, serial=f"SN-{unit_id}",
         server_url="https://alpr.agency.example:8443/", server_cert=make_server_cert(tmp_path),
         agency_keys=agency_dir, agency="Test County Sheriff", **extra)
-    return spec, provision(spec, create_admin=create_admin or (lambda d, u: "one-time-pw"))
+    return spec, provision(spec, unit_config_toml,
+                           create_admin=create_admin or (lambda d, u: "one-time-pw"))

@@ -192,8 +192,7 @@ def test_package_two_runs_as_an_ensemble(tmp_path):
     assert set(m["members"]) == {"ocr", "ocrb"}
     assert m["ensemble"]["metrics"]["int8"]["synthetic"]["n"] == 16
     assert json.loads((out / "ocr.manifest.json").read_text()) == m
-    reader = PlateReader([out / n for n in m["ensemble"]["int8"]],
-                         manifest=out / "ocr.manifest.json")
+    reader = PlateReader([out / n for n in m["ensemble"]["int8"]])  # its manifest, beside them
     assert reader.models == ("ocr_int8.tflite", "ocrb_int8.tflite")
 
 

@@ -41,6 +41,9 @@ def test_bad_arguments_fail_clearly(tmp_path):
         main(["train", "ocr", "--smoke", "--steps", "0", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="--init weights"):
         main(["train", "ocr", "--smoke", "--init", str(tmp_path / "no.h5"), "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="--transcribed"):
+        main(["train", "ocr", "--data", str(tmp_path), "--transcribed", str(tmp_path / "no.json"),
+              "--out", str(tmp_path)])
 
 
 def test_loose_crops_move_each_side_out_or_slightly_in():
@@ -66,3 +69,31 @@ def test_label_encoding_and_split_rule():
     share = sum(map(is_validation, names)) / len(names)
     assert 0.15 < share < 0.25
     assert is_validation("x/ak1165.jpg") == is_validation("ak1165.jpg")
+
+
+def test_transcribed_plates_of_training_frames_only_become_training_crops(tmp_path):
+    import cv2
+
+    from inference.training.ocr_data import load_transcribed
+    from inference.training.synthetic import compose_frame
+
+    scenes = tmp_path / "scenes"
+    (scenes / "images").mkdir(parents=True)
+    src = "RobertLucian/license-plate-dataset"
+    names = ["rl_dayride_type1_001_t1.jpg", "rl_dayride_type1_002_t1.jpg"]  # train, val video
+    with open(scenes / "labels.jsonl", "w") as f:
+        for name in names:
+            image, _ = compose_frame([(300, 200, 120)], size=(640, 360), seed=1)
+            cv2.imwrite(str(scenes / "images" / name), image)
+            f.write(json.dumps({"image": name, "source": src, "plates": []}) + "\n")
+    plates = [{"image": n, "plate": 0, "box": [240, 170, 120, 60], "text": "B 58-dtk"}
+              for n in names]
+    plates.append({"image": names[0], "plate": 1, "box": [10, 10, 50, 20], "text": None})
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"plates": plates}))
+    crops = load_transcribed(path, scenes)
+    assert [(c.name, c.text) for c in crops] == [(names[0], "B58DTK")]  # val frame left out
+    assert crops[0].image.dtype == np.uint8 and crops[0].corners.shape == (4, 2)
+    path.write_text(json.dumps({"plates": [{**plates[0], "image": "elsewhere.jpg"}]}))
+    with pytest.raises(ValueError, match="elsewhere.jpg"):
+        load_transcribed(path, scenes)

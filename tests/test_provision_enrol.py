@@ -10,6 +10,7 @@ from prov_helpers import make_agency, make_server_cert, provision_unit
 
 from appliance.cli import main
 from appliance.config import load_config
+from appliance.provision_cli import unit_config_toml
 from appliance.uplink.receiver.db import ReceiverDB
 from provisioning import agency, enrol, keys, signing
 from provisioning.exc import EnrolmentError, ProvisioningError
@@ -53,7 +54,8 @@ def test_bad_inputs_write_nothing(tmp_path):
              ({"mgmt_nets": ("10.0.0.0/24; flush ruleset",)}, "management network")]
     for change, message in cases:
         with pytest.raises(ValueError, match=message):
-            provision(ProvisionSpec(**{**base, **change}), create_admin=lambda d, u: None)
+            provision(ProvisionSpec(**{**base, **change}), unit_config_toml,
+                      create_admin=lambda d, u: None)
         assert not (tmp_path / "d" / "keys").exists(), change
 
 
@@ -65,7 +67,7 @@ def test_data_without_keys_is_not_adopted(tmp_path):
                          server_url="https://x.example/", server_cert=make_server_cert(tmp_path),
                          agency_keys=tmp_path / "agency")
     with pytest.raises(ProvisioningError, match="data without keys"):
-        provision(spec, create_admin=lambda d, u: None)
+        provision(spec, unit_config_toml, create_admin=lambda d, u: None)
     assert (tmp_path / "d" / "store.db").read_bytes() == b"old unit's data"
 
 
@@ -73,7 +75,7 @@ def test_provisioning_twice_is_refused(tmp_path):
     spec, _ = provision_unit(tmp_path)
     kek = keys.load_kek(spec.data_dir)
     with pytest.raises(ProvisioningError, match="already provisioned"):
-        provision(spec, create_admin=lambda d, u: None)
+        provision(spec, unit_config_toml, create_admin=lambda d, u: None)
     assert keys.load_kek(spec.data_dir) == kek
 
 
@@ -164,7 +166,7 @@ def test_first_admin_has_a_one_time_password(tmp_path):
     spec, _ = provision_unit(tmp_path)
     spec2 = dataclasses.replace(spec, data_dir=tmp_path / "real", admin_user="chief",
                                 mgmt_nets=("10.20.0.0/24",), server_addrs=("203.0.113.10",))
-    result = provision(spec2)  # the real account store
+    result = provision(spec2, unit_config_toml)  # the real account store
     assert result.admin_password and len(result.admin_password) >= 16
     store = AccountStore.open(accounts_path(spec2.data_dir),
                               seal_key=derive_seal_key(keys.load_kek(spec2.data_dir)))

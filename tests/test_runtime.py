@@ -35,7 +35,8 @@ def model_copy(tmp_path):
 def test_manifest_lists_both_variants_with_sizes_under_4mb():
     manifest = load_manifest(MANIFEST)
     assert manifest["family"] == "detector" and manifest["version"]
-    assert set(manifest["files"]) == {INT8.name, FLOAT.name}
+    coarse = set(manifest.get("coarse", {}).get("files", {}).values())  # the coarse pass
+    assert set(manifest["files"]) == {INT8.name, FLOAT.name} | coarse
     for name, entry in manifest["files"].items():
         assert len(entry["sha256"]) == 64
         assert (MODELS_DIR / name).stat().st_size == entry["bytes"] <= 4 * 1024 * 1024

@@ -8,6 +8,7 @@ from store_helpers import AUDITOR, make_read
 
 from appliance.cli import main
 from appliance.config import load_config, parse_config
+from appliance.provision_cli import unit_config_toml
 from provisioning import keys, zeroize
 from provisioning.exc import KeyFileError
 from provisioning.provision import ProvisionSpec, provision, provisioning_status
@@ -46,7 +47,8 @@ def test_zeroize_destroys_keys_and_makes_the_store_unreadable(tmp_path):
         path.unlink()
     (data / "keys" / "identity.pub").unlink()
     # the unit can be provisioned again from scratch
-    provision(ProvisionSpec(**{**spec.__dict__}), create_admin=lambda d, u: None)
+    provision(ProvisionSpec(**{**spec.__dict__}), unit_config_toml,
+              create_admin=lambda d, u: None)
     assert keys.load_kek(data) != kek
     assert not (data / "store.db").exists() and not zeroize.is_zeroized(data)
 

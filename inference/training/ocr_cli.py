@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--init", type=Path, default=None,
                         help="continue from the Keras weights of an earlier run (ocr.weights.h5)")
+    parser.add_argument("--transcribed", type=Path, action="append", default=[],
+                        metavar="JSON", help="our transcription of scene plates (e.g. "
+                        "docs/eval/ro_dashcam_train_text.json); training-split frames only")
     parser.add_argument("--lr", type=float, default=None,
                         help="peak learning rate (default 2e-3; lower it to fine-tune --init)")
     parser.add_argument("--real-share", type=float, default=None,
@@ -68,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
         cfg.lr = args.lr
     if args.real_share is not None:
         cfg.real_share = args.real_share
+    cfg.transcribed = tuple(args.transcribed)
+    for path in cfg.transcribed:
+        if data_root is None or not path.is_file():
+            raise SystemExit(f"--transcribed {path}: not found (or used with --smoke)")
     if cfg.init is not None and not cfg.init.is_file():
         raise SystemExit(f"--init weights {cfg.init} not found")
     if not (0 < cfg.lr < 1) or not (0 <= cfg.real_share <= 1):

@@ -88,25 +88,54 @@ def load_scene_crops(
         rec = json.loads(line)
         if rec["source"] not in sources:
             continue
-        img = None
-        for plate in rec["plates"]:
-            text = normalise(plate.get("text") or "")
-            if not text or len(text) > SLOTS:
-                continue
-            if img is None:
-                img = cv2.imread(str(root / "images" / rec["image"]), cv2.IMREAD_GRAYSCALE)
-                if img is None:
-                    logger.warning("unreadable scene %s", rec["image"])
-                    break
-            x, y, w, h = plate["box"]
-            if plate.get("corners"):
-                quad = np.array(plate["corners"], np.float32)
-            else:
-                quad = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
-            x0, y0 = int(max(0, x - 0.25 * w)), int(max(0, y - 0.5 * h))
-            x1, y1 = int(min(img.shape[1], x + 1.25 * w)), int(min(img.shape[0], y + 1.5 * h))
-            g, c = _store(img[y0:y1, x0:x1], quad - [x0, y0])
-            out.append(RealCrop(rec["image"], text, g, c, rec["source"]))
+        plates = [p for p in rec["plates"] if _usable(p.get("text"))]
+        out += _cut(root / "images" / rec["image"], plates, rec["source"])
+    return out
+
+
+def load_transcribed(path: Path, scenes: Path) -> list[RealCrop]:
+    """Plates of the scenes' *training* split with text transcribed by us (docs/eval/*.json,
+    `{"plates": [{"image", "box", "text"}]}`). Plates of validation images are never loaded,
+    whatever the file holds, so a transcription of held-out frames cannot leak into training."""
+    from inference.eval_data import scene_split
+
+    sources = {json.loads(line)["image"]: json.loads(line).get("source", "")
+               for line in (scenes / "labels.jsonl").read_text().splitlines() if line.strip()}
+    by_image: dict[str, list[dict]] = {}
+    for p in json.loads(path.read_text())["plates"]:
+        if p["image"] not in sources:
+            raise ValueError(f"{path}: {p['image']} is not a scene of {scenes}")
+        if _usable(p.get("text")) and scene_split(p["image"], sources[p["image"]]) == "train":
+            by_image.setdefault(p["image"], []).append(p)
+    out = []
+    for name, plates in sorted(by_image.items()):
+        out += _cut(scenes / "images" / name, plates, f"transcribed:{path.name}")
+    return out
+
+
+def _usable(text: str | None) -> bool:
+    return 0 < len(normalise(text or "")) <= SLOTS
+
+
+def _cut(image_path: Path, plates: list[dict], source: str) -> list[RealCrop]:
+    """Each plate of one scene with 25 % context round its box (corners when labelled)."""
+    if not plates:
+        return []
+    img = cv2.imread(str(image_path), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        logger.warning("unreadable scene %s", image_path.name)
+        return []
+    out = []
+    for plate in plates:
+        x, y, w, h = plate["box"]
+        if plate.get("corners"):
+            quad = np.array(plate["corners"], np.float32)
+        else:
+            quad = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+        x0, y0 = int(max(0, x - 0.25 * w)), int(max(0, y - 0.5 * h))
+        x1, y1 = int(min(img.shape[1], x + 1.25 * w)), int(min(img.shape[0], y + 1.5 * h))
+        g, c = _store(img[y0:y1, x0:x1], quad - [x0, y0])
+        out.append(RealCrop(image_path.name, normalise(plate["text"]), g, c, source))
     return out
 
 

@@ -33,6 +33,8 @@ class TrainConfig:
     lr: float = 2e-3
     seed: int = 1234
     data_root: Path | None = None  # folder holding crops/ and scenes/; None = synthetic only
+    # our transcriptions of scene plates (docs/eval/*.json); only training-split frames are used
+    transcribed: tuple[Path, ...] = ()
     smoke: bool = False
     max_minutes: float | None = None  # training-loop wall budget; the schedule compresses to fit
     init: Path | None = None  # Keras weights (ocr.weights.h5 of an earlier run) to start from
@@ -47,8 +49,10 @@ def _set_threads(seed: int):
     return tf
 
 
-def load_real(root: Path | None) -> tuple[list[data.RealCrop], list[data.RealCrop]]:
-    """(train, validation) real crops under root (crops/ and scenes/), split by file-name hash."""
+def load_real(root: Path | None, transcribed: tuple[Path, ...] = (),
+              ) -> tuple[list[data.RealCrop], list[data.RealCrop]]:
+    """(train, validation) real crops under root (crops/ and scenes/), split by file-name hash;
+    plus the transcribed scene plates of the training split (all training)."""
     if root is None:
         return [], []
     crops = []
@@ -58,6 +62,8 @@ def load_real(root: Path | None) -> tuple[list[data.RealCrop], list[data.RealCro
         crops += data.load_scene_crops(root / "scenes")
     train = [c for c in crops if not data.is_validation(c.name)]
     val = [c for c in crops if data.is_validation(c.name)]
+    for path in transcribed:
+        train += data.load_transcribed(path, root / "scenes")
     logger.info("real crops: %d train, %d validation", len(train), len(val))
     return train, val
 
@@ -185,7 +191,7 @@ def train(cfg: TrainConfig) -> dict:
     from inference.training.ocr_model import build_model
 
     t0 = time.monotonic()
-    real_train, real_val = load_real(cfg.data_root)
+    real_train, real_val = load_real(cfg.data_root, cfg.transcribed)
     pool_x, pool_y, _ = data.synthetic_pool(cfg.synthetic, cfg.seed)
     logger.info("data ready in %.0f s", time.monotonic() - t0)
     model = build_model()
@@ -225,6 +231,7 @@ def train(cfg: TrainConfig) -> dict:
         "batch": cfg.batch,
         "synthetic_pool": cfg.synthetic,
         "real_train": len(real_train),
+        "transcribed": [p.name for p in cfg.transcribed],
         "real_share": cfg.real_share,
         "lr": cfg.lr,
         "seed": cfg.seed,

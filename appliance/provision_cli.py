@@ -1,5 +1,8 @@
 """`alpr provision ...`, `alpr agency ...`, `alpr update ...` and `alpr zeroize`.
 
+The command line of the `provisioning` package. It lives here, in the composition root, because
+it joins provisioning to the unit's config schema and the reference receiver (appliance), and
+provisioning itself must not import appliance (dependencies flow one way).
 Parsers only at import; cryptography and the rest load inside the handlers.
 """
 
@@ -18,7 +21,7 @@ BASE_RELEASE_FILE = Path("/opt/alpr/RELEASE")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this package's subcommands to `alpr`."""
+    """Add the provisioning subcommands to `alpr`."""
     _register_provision(sub)
     _register_agency(sub)
     _register_update(sub)
@@ -118,6 +121,13 @@ def _register_update(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(func=func)
 
 
+def unit_config_toml(sections: dict) -> str:
+    """The provisioned config file: validated by the unit's schema (a ConfigError names the
+    bad key), rendered as TOML. Injected into `provisioning.provision.provision`."""
+    from appliance.config import parse_config, render_config  # noqa: PLC0415
+    return render_config(parse_config(sections, "provisioned config"))
+
+
 # --- helpers ----------------------------------------------------------------------------------
 
 def _context(args: argparse.Namespace):
@@ -170,7 +180,7 @@ def _provision_init(args: argparse.Namespace) -> int:
         console_hostnames=tuple(args.console_host or ("localhost",)),
         console_ips=tuple(args.console_ip or ("127.0.0.1",)),
         mgmt_nets=tuple(args.mgmt_net or ()), server_addrs=tuple(args.server_addr or ()))
-    result = provision(spec)
+    result = provision(spec, unit_config_toml)
     print(f"config written:      {result.config_file}")
     print(f"enrolment request:   {result.request_file}  (send it to the agency)")
     print(f"identity:            {result.request['identity_fingerprint']}")

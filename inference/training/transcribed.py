@@ -1,0 +1,63 @@
+"""Turn a transcription of scene plates into an OpenALPR-format folder that `alpr eval` reads.
+
+The dash-cam scenes (Bucharest, Romania) label boxes only; `docs/eval/ro_dashcam_val_text.json`
+holds the plate text of their validation frames, transcribed by eye. This writes one `.txt`
+per image (`filename x y w h PLATE`, every labelled plate; no text where it was not readable)
+beside a symbolic link to the image, so reading European plates is measured by the same
+command as everything else:
+
+    python -m inference.training.transcribed --data ../shared/data \
+        --labels docs/eval/ro_dashcam_val_text.json --out /tmp/ro_val
+    alpr eval /tmp/ro_val --region eu
+
+The images stay where they are (never copied into the repo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+
+def write_folder(labels: dict, images: Path, out: Path) -> int:
+    """Write the folder; returns the number of images."""
+    by_image: dict[str, list[dict]] = defaultdict(list)
+    for rec in labels["plates"]:
+        by_image[rec["image"]].append(rec)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, plates in sorted(by_image.items()):
+        src = (images / name).resolve()
+        if not src.exists():
+            raise FileNotFoundError(f"{src} (listed in the transcription) does not exist")
+        link = out / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(src)
+        lines = [" ".join([name, *(f"{v:g}" for v in p["box"]), p["text"] or ""]).rstrip()
+                 for p in sorted(plates, key=lambda p: p["plate"])]
+        link.with_suffix(".txt").write_text("\n".join(lines) + "\n")
+    return len(by_image)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m inference.training.transcribed",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--labels", type=Path, required=True, help="transcription JSON")
+    ap.add_argument("--out", type=Path, required=True, help="folder to write (OpenALPR format)")
+    args = ap.parse_args(argv)
+    try:
+        labels = json.loads(args.labels.read_text())
+        n = write_folder(labels, args.data / "scenes" / "images", args.out)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"transcribed: {exc}", file=sys.stderr)
+        return 2
+    print(f"{n} images in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""A transcription of scene plates becomes an OpenALPR-format folder that `alpr eval` loads."""
+
+import pytest
+
+from inference.eval_data import load_dataset
+from inference.training.transcribed import write_folder
+
+
+def test_transcription_becomes_an_openalpr_folder(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (images / name).write_bytes(b"not decoded here")
+    labels = {"plates": [
+        {"image": "a.jpg", "plate": 1, "box": [10, 20, 30.5, 8], "text": None},
+        {"image": "a.jpg", "plate": 0, "box": [100, 50, 60, 15], "text": "B58DTK"},
+        {"image": "b.jpg", "plate": 0, "box": [5, 6, 70, 18], "text": "IF99STK"}]}
+    out = tmp_path / "out"
+    assert write_folder(labels, images, out) == 2
+    assert write_folder(labels, images, out) == 2  # re-running replaces the links
+    items = {i.path.name: i for i in load_dataset(out)}
+    a = items["a.jpg"].plates
+    assert [p.text for p in a] == ["B58DTK", None] and a[1].box == (10, 20, 30.5, 8)
+    assert items["b.jpg"].plates[0].text == "IF99STK"
+    assert (out / "a.jpg").resolve() == (images / "a.jpg").resolve()
+
+
+def test_a_listed_image_that_is_missing_is_a_clear_error(tmp_path):
+    labels = {"plates": [{"image": "gone.jpg", "plate": 0, "box": [1, 2, 3, 4], "text": "X1"}]}
+    with pytest.raises(FileNotFoundError, match="gone.jpg"):
+        write_folder(labels, tmp_path, tmp_path / "out")
