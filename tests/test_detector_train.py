@@ -69,28 +69,46 @@ def test_sampler_is_deterministic_and_labels_stay_on_plates():
         assert quads.shape == (len(exact), 4, 2)
 
 
+@pytest.fixture(scope="module")
+def stage1(tmp_path_factory):
+    """A stage-1 smoke run (shared by the stage tests): (data dir, its --out, the parser)."""
+    from inference.training import detector_cli
+
+    root = tmp_path_factory.mktemp("det_smoke")
+    data = _data_dir(root / "data")
+    parser = argparse.ArgumentParser()
+    detector_cli.add_arguments(parser)
+    out = root / "out"
+    assert detector_cli.run(parser.parse_args(["--smoke", "--data", str(data), "--out",
+                                               str(out)])) == 0
+    return data, out, parser
+
+
 @pytest.mark.slow
-def test_train_smoke_writes_models_and_manifest(tmp_path):
+def test_train_smoke_writes_models_and_manifest(stage1, tmp_path):
     from inference.detector import Detector
     from inference.training import detector_cli
 
-    data = _data_dir(tmp_path / "data")
-    parser = argparse.ArgumentParser()
-    detector_cli.add_arguments(parser)
-    out = tmp_path / "out"
-    args = parser.parse_args(["--smoke", "--data", str(data), "--out", str(out)])
-    assert detector_cli.run(args) == 0
+    data, out, parser = stage1
     manifest = json.loads((out / "detector.manifest.json").read_text())
     assert set(manifest["files"]) == {"detector_float.tflite", "detector_int8.tflite"}
     assert manifest["validation"]["int8"]["images"] == 2
     assert manifest["training"]["steps"] == 3 and manifest["training"]["seed"] == 1234
     assert manifest["training"]["threads"] == 1  # the reproducible default
+    assert manifest["version"] == "1.0.0"  # stage 1
     with pytest.raises(SystemExit, match="--threads"):
         detector_cli.run(parser.parse_args(["--smoke", "--data", str(data), "--out",
                                             str(tmp_path / "x"), "--threads", "0"]))
     det = Detector(out / "detector_int8.tflite")  # its own manifest, found beside it
     assert det.model.input_spec.shape == (1, 64, 128, 1)
     assert isinstance(det.detect(np.zeros((90, 160, 3), np.uint8)), list)
+
+
+@pytest.mark.slow
+def test_train_smoke_stage_2_resumes_with_fine_tune_settings(stage1, tmp_path):
+    from inference.training import detector_cli
+
+    data, out, parser = stage1
     # stage 2: continue from the final weights of that run, with the fine-tune settings
     weights = out / "detector_train.weights.h5"
     assert weights.exists()
@@ -105,6 +123,15 @@ def test_train_smoke_writes_models_and_manifest(tmp_path):
     training = json.loads((out2 / "detector.manifest.json").read_text())["training"]
     assert training["resume"] == str(weights) and training["lr"] == 0.0005
     assert training["corner_loss"] == 5.0 and training["min_plate_w"] == 16.0
+    assert json.loads((out2 / "detector.manifest.json").read_text())["version"] == "1.1.0"
+
+
+@pytest.mark.slow
+def test_train_smoke_stage_3_hard_negatives_and_export_only(stage1, tmp_path):
+    from inference.training import detector_cli
+
+    data, out, parser = stage1
+    weights = out / "detector_train.weights.h5"
     # stage 3: hard negatives mined on the training frames (here: written by hand)
     mined = tmp_path / "mined.json"
     with pytest.raises(SystemExit, match="--resume"):
@@ -125,6 +152,38 @@ def test_train_smoke_writes_models_and_manifest(tmp_path):
     manifest = json.loads((out3 / "detector.manifest.json").read_text())
     assert manifest["training"]["p_negative"] == 0.2
     assert manifest["data"]["hard_negatives"] == str(mined)
+    assert manifest["version"] == "1.2.0" and manifest["training"]["p_two_line"] == 0
+    # export-only keeps the version (and the record) of the run that trained the checkpoint
+    assert detector_cli.run(parser.parse_args(["--smoke", "--data", str(data), "--out", str(out3),
+                                               "--export-only", "--threshold", "0.5"])) == 0
+    manifest = json.loads((out3 / "detector.manifest.json").read_text())
+    assert manifest["version"] == "1.2.0" and manifest["default_threshold"] == 0.5
+    assert manifest["training"]["p_negative"] == 0.2
+
+
+def test_stage_option_picks_stage_4_settings(tmp_path):
+    from inference.training import detector_cli
+    from inference.training.detector_train import STAGE3, STAGE_VERSIONS
+
+    parser = argparse.ArgumentParser()
+    detector_cli.add_arguments(parser)
+    weights, mined = tmp_path / "w.h5", tmp_path / "mined.json"
+    weights.write_bytes(b"x")
+    mined.write_text("{}")
+    base = ["--resume", str(weights), "--hard-negatives", str(mined)]
+    stage3 = detector_cli._stage_settings(parser.parse_args(base))
+    stage4 = detector_cli._stage_settings(parser.parse_args([*base, "--stage", "4"]))
+    assert stage3 == {**STAGE3, "resume": weights, "hard_negatives": mined}
+    assert stage4["p_two_line"] > 0 and stage4["sample_stream"] == 4
+    assert stage4["lr"] < stage3["lr"] and STAGE_VERSIONS[stage4["stage"]] == "1.3.0"
+    assert {k: v for k, v in stage4.items() if k not in ("p_two_line", "sample_stream", "lr",
+                                                          "stage")} == \
+        {k: v for k, v in stage3.items() if k not in ("p_two_line", "sample_stream", "lr",
+                                                       "stage")}
+    with pytest.raises(SystemExit, match="--stage needs"):
+        detector_cli._stage_settings(parser.parse_args(["--resume", str(weights), "--stage", "4"]))
+    with pytest.raises(SystemExit):  # argparse: only stages 3 and 4 take mined regions
+        parser.parse_args([*base, "--stage", "2"])
 
 
 def test_smaller_minimum_width_settings_change_targets_and_samples():

@@ -33,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hard-negatives", type=Path, default=None, metavar="MINED_JSON",
                         help="stage 3 (with --resume): regions mined from the training frames "
                              "by inference.training.detector_mining; settings STAGE3")
+    parser.add_argument("--stage", type=int, choices=(3, 4), default=None,
+                        help="with --resume and --hard-negatives: the settings STAGE3 (default) "
+                             "or STAGE4 (adds square / two-line synthetic plates) of "
+                             "detector_train.py")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
     parser.add_argument("--threads", type=int, default=1,
                         help="TensorFlow threads (default 1: bit-reproducible; 2 on a dedicated "
@@ -41,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not use the synthetic plate renderer even when it is available")
 
 
-def _renderer(enabled: bool):
+def _renderer(enabled: bool, p_two_line: float = 0.0):
     """Synthetic plates from inference.training.render, if that module exists."""
     if not enabled:
         return None
@@ -50,31 +54,43 @@ def _renderer(enabled: bool):
     except ImportError:
         logger.info("synthetic plate renderer not available; training on real data only")
         return None
-    return plate_source()
+    return plate_source(p_two_line=p_two_line)
 
 
-def run(args: argparse.Namespace) -> int:
-    from inference.training.detector_train import FINETUNE, STAGE3, TrainConfig, train
+def _stage_settings(args: argparse.Namespace) -> dict | None:
+    """The fine-tune settings --resume/--hard-negatives/--stage ask for (None: stage 1)."""
+    from inference.training.detector_train import FINETUNE, STAGE3, STAGE4
 
-    logging.getLogger("inference").setLevel(logging.INFO)  # progress even without -v
-    if not (args.data / "scenes" / "labels.jsonl").exists():
-        raise SystemExit(f"alpr train detector: {args.data}/scenes/labels.jsonl not found "
-                         "(use --data DIR)")
-    cfg = TrainConfig(data=args.data, out=args.out, seed=args.seed)
-    resume = getattr(args, "resume", None)
-    mined = getattr(args, "hard_negatives", None)
-    if mined is not None and not args.export_only:
+    resume, mined = getattr(args, "resume", None), getattr(args, "hard_negatives", None)
+    stage = getattr(args, "stage", None)
+    if stage is not None and mined is None:
+        raise SystemExit("alpr train detector: --stage needs --resume and --hard-negatives")
+    if args.export_only:
+        return None
+    if mined is not None:
         if resume is None:
             raise SystemExit("alpr train detector: --hard-negatives is a fine-tune stage; "
                              "give the weights to start from with --resume")
         if not mined.exists():
             raise SystemExit(f"alpr train detector: --hard-negatives {mined} not found")
-    if resume is not None and not args.export_only:
-        if not resume.exists():
-            raise SystemExit(f"alpr train detector: --resume {resume} not found")
-        settings = FINETUNE if mined is None else {**STAGE3, "hard_negatives": mined}
-        cfg = TrainConfig(data=args.data, out=args.out, seed=args.seed, resume=resume,
-                          **settings)
+    if resume is None:
+        return None
+    if not resume.exists():
+        raise SystemExit(f"alpr train detector: --resume {resume} not found")
+    if mined is None:
+        return {**FINETUNE, "resume": resume}
+    return {**(STAGE4 if stage == 4 else STAGE3), "resume": resume, "hard_negatives": mined}
+
+
+def run(args: argparse.Namespace) -> int:
+    from inference.training.detector_train import TrainConfig, train
+
+    logging.getLogger("inference").setLevel(logging.INFO)  # progress even without -v
+    if not (args.data / "scenes" / "labels.jsonl").exists():
+        raise SystemExit(f"alpr train detector: {args.data}/scenes/labels.jsonl not found "
+                         "(use --data DIR)")
+    cfg = TrainConfig(data=args.data, out=args.out, seed=args.seed,
+                      **(_stage_settings(args) or {}))
     if args.smoke:
         cfg.steps, cfg.batch, cfg.patch = 3, 2, 64
         cfg.input_w, cfg.input_h = 128, 64
@@ -93,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         cfg.batch = args.batch
     if getattr(args, "lr", None) is not None:
         cfg.lr = args.lr
-    renderer = None if args.export_only else _renderer(not args.no_render and not args.smoke)
+    renderer = None if args.export_only else _renderer(not args.no_render and not args.smoke,
+                                                       cfg.p_two_line)
     manifest = train(cfg, renderer, export_only=args.export_only)
     for kind, m in manifest["validation"].items():
         print(f"{kind}: recall {m['recall']} fp/image {m['fp_per_image']} "

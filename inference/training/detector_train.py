@@ -17,7 +17,9 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-VERSION = "1.2.0"  # 1.1: stage 2 (--resume) on the 1.0 run; 1.2: stage 3 (--hard-negatives) on 1.1
+# the model version each stage's run produces (1.1: stage 2 (--resume) on the 1.0 run; 1.2: stage
+# 3 (--hard-negatives) on 1.1; 1.3: stage 4 (--stage 4, second mining round) on 1.2)
+STAGE_VERSIONS = {1: "1.0.0", 2: "1.1.0", 3: "1.2.0", 4: "1.3.0"}
 
 
 @dataclass
@@ -48,6 +50,8 @@ class TrainConfig:
     p_random: float = 0.15  # share of random scene windows (real clutter, plates as they come)
     p_negative: float = 0.0  # share of windows centred on mined hard negatives (stage 3)
     hard_negatives: Path | None = None  # mining file (inference.training.detector_mining)
+    p_two_line: float = 0.0  # share of square / two-line plates in the synthetic pool (stage 4)
+    stage: int = 1  # which recipe stage these settings are (sets the manifest's version)
     sample_stream: int = 2  # a resumed run draws the sample stream [seed, sample_stream]
     # TensorFlow threads: 1 is bit-reproducible; 2 on a dedicated 2-core machine is ~1.6x
     # quicker per step (parallel reductions may then differ in the last bits between runs)
@@ -60,7 +64,7 @@ class TrainConfig:
 # which were the source of small false positives; more whole-scene windows (real clutter).
 FINETUNE = {"steps": 5000, "lr": 1e-3, "corner_loss": 5.0, "box_corner_weight": 0.1,
             "min_plate_w": 16.0, "sample_min_w": 18.0, "p_paste": 0.35, "p_random": 0.25,
-            "checkpoint_every": 250}
+            "checkpoint_every": 250, "stage": 2}
 
 # Stage 3 (`--resume` + `--hard-negatives`): from the stage-2 weights, aimed at its false
 # positives (badges, model lettering, lamps, logos, signs). A fifth of the windows are centred
@@ -68,7 +72,13 @@ FINETUNE = {"steps": 5000, "lr": 1e-3, "corner_loss": 5.0, "box_corner_weight": 
 # are "don't care". Stage-2 target settings kept; lower peak rate (a shorter fine-tune);
 # a fresh sample stream.
 STAGE3 = {**FINETUNE, "steps": 4000, "lr": 5e-4, "p_paste": 0.3, "p_random": 0.2,
-          "p_negative": 0.2, "sample_stream": 3}
+          "p_negative": 0.2, "sample_stream": 3, "stage": 3}
+
+# Stage 4 (`--stage 4`, `--resume` + `--hard-negatives`): from the stage-3 weights with a second
+# mining round (mined by 1.2.0), aimed at its misses and false positives: 15 % of the synthetic
+# pool are square / two-line plates (PK, UK, EU two-row, US motorcycle-style), which the
+# one-line pool lacked; stage-3 windows; lower peak rate; a fresh sample stream.
+STAGE4 = {**STAGE3, "lr": 4e-4, "sample_stream": 4, "p_two_line": 0.15, "stage": 4}
 
 
 def _setup_tf(seed: int, threads: int = 1):
@@ -236,6 +246,7 @@ def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
         model, train_info = fit(cfg, sampler, tf)
     paths = export(cfg, model, tf)
     manifest_path = cfg.out / "detector.manifest.json"
+    version = STAGE_VERSIONS[cfg.stage]
     extra = {"architecture": "centre-heatmap FCN, depthwise-separable backbone + FPN to stride 4, "
                              "grayscale letterboxed input",
              "stride": 4, "default_threshold": cfg.threshold,
@@ -243,6 +254,7 @@ def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
                              for k, v in asdict(cfg).items()}, **train_info},
              "data": {"scenes_train_images": n_scenes, "us_crops": n_crops,
                       "synthetic_renderer": renderer is not None,
+                      "synthetic_two_line_share": cfg.p_two_line if renderer is not None else 0,
                       "hard_negatives": None if cfg.hard_negatives is None
                       else str(cfg.hard_negatives),
                       "split": "inference.eval_data.scene_split (val: RobertLucian videos "
@@ -252,8 +264,9 @@ def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
         extra["training"] = {**prior.get("training", {}), "threshold": cfg.threshold,
                              "exported_from": train_info["from_checkpoint"]}
         extra["data"] = prior.get("data", extra["data"])
-    manifest = write_manifest(manifest_path, "detector", VERSION, paths, **extra)
+        version = prior.get("version", version)
+    manifest = write_manifest(manifest_path, "detector", version, paths, **extra)
     manifest["validation"] = validate(cfg, paths, manifest)
-    manifest = write_manifest(manifest_path, "detector", VERSION, paths,
+    manifest = write_manifest(manifest_path, "detector", version, paths,
                               **extra, validation=manifest["validation"])
     return manifest
