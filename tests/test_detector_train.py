@@ -91,7 +91,9 @@ def test_train_smoke_writes_models_and_manifest(stage1, tmp_path):
 
     data, out, parser = stage1
     manifest = json.loads((out / "detector.manifest.json").read_text())
-    assert set(manifest["files"]) == {"detector_float.tflite", "detector_int8.tflite"}
+    assert set(manifest["files"]) == {f"detector{p}_{k}.tflite" for p in ("", "_coarse")
+                                      for k in ("float", "int8")}
+    assert manifest["coarse"]["input"] == [32, 64]  # half the full pass's input
     assert manifest["validation"]["int8"]["images"] == 2
     assert manifest["training"]["steps"] == 3 and manifest["training"]["seed"] == 1234
     assert manifest["training"]["threads"] == 1  # the reproducible default
@@ -101,6 +103,7 @@ def test_train_smoke_writes_models_and_manifest(stage1, tmp_path):
                                             str(tmp_path / "x"), "--threads", "0"]))
     det = Detector(out / "detector_int8.tflite")  # its own manifest, found beside it
     assert det.model.input_spec.shape == (1, 64, 128, 1)
+    assert det.coarse.input_spec.shape == (1, 32, 64, 1)
     assert isinstance(det.detect(np.zeros((90, 160, 3), np.uint8)), list)
 
 

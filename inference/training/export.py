@@ -94,5 +94,10 @@ def write_manifest(path: str | Path, family: str, version: str, files: dict[str,
                 "files": {p.name: {"variant": kind, **describe_tflite(p)}
                           for kind, p in files.items()},
                 **extra}
+    return save_manifest(path, manifest)
+
+
+def save_manifest(path: str | Path, manifest: dict) -> dict:
+    """Write a manifest dict as every manifest is written (sorted keys, 2-space indent)."""
     Path(path).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
