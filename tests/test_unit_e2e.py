@@ -87,9 +87,27 @@ def test_real_pipeline_bounded_run(tmp_path):
 def test_sigterm_mid_run_loses_nothing(tmp_path):
     data = tmp_path / "data"
     proc = start(["--source", "synthetic", "--data-dir", str(data), "--no-console"], paced=True)
-    time.sleep(4.0)  # paced at 15 fps: a few vehicles have passed, one may be in view
+    # SIGTERM once the first read is stored (its period key is created then), not after a fixed
+    # time: on a loaded machine the start-up alone can take seconds
+    stderr: list[str] = []
+    stored = threading.Event()
+
+    def pump():
+        for line in proc.stderr:
+            stderr.append(line)
+            if "created period data key" in line:
+                stored.set()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    assert stored.wait(120), "".join(stderr)
+    time.sleep(1.0)  # paced at 15 fps: more frames, a vehicle may be in view
     proc.send_signal(signal.SIGTERM)
-    rc, s, err = finish(proc, 60)
+    out = proc.stdout.read()
+    rc = proc.wait(60)
+    reader.join(10)
+    err = "".join(stderr)
+    s = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
     assert rc == 0, err
     assert s["frames_in"] > 30 and s["reads"] >= 1 and s["reads_undelivered"] == 0
     assert len(stored_reads(data)) == s["reads"] == s["reads_stored"]
