@@ -97,6 +97,14 @@ def summarize(unit: Unit, elapsed_s: float) -> dict:
     return out
 
 
+def _set_from_handler(stop: threading.Event) -> None:
+    """Set `stop` from a signal handler. The handler runs in the main thread, which may be
+    inside `stop.wait()` holding the Event's internal lock: calling `stop.set()` there deadlocks
+    (seen: one SIGTERM in about 12 hung the unit). A short thread takes the lock once the main
+    thread lets go of it."""
+    threading.Thread(target=stop.set, name="signal-stop", daemon=True).start()
+
+
 def run_command(args: argparse.Namespace, parts: UnitParts | None = None) -> int:
     from appliance.services import compose
     from appliance.unit import Unit, UnitParts
@@ -111,7 +119,7 @@ def run_command(args: argparse.Namespace, parts: UnitParts | None = None) -> int
         composed = compose(config, data_dir, parts, console_port=args.console_port,
                            request_stop=stop.set)
         reason = reason or composed
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+    previous = {sig: signal.signal(sig, lambda *_: _set_from_handler(stop))
                 for sig in (signal.SIGTERM, signal.SIGINT)}
     unit = Unit(config, data_dir=data_dir, safe_reason=reason, parts=parts,
                 max_frames=args.max_frames)
