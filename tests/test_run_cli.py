@@ -210,3 +210,17 @@ def test_safe_mode_stays_up_until_sigterm(tmp_path):
     s = last_json(out)
     assert s["safe_mode"] and "capture.bogus_key" in s["safe_reason"] and s["frames_in"] == 0
     assert any(m.startswith("STATUS=SAFE MODE") for m in listener.drain())
+
+
+def test_signal_handler_sets_stop_while_the_main_thread_holds_its_lock():
+    """A signal lands in the main thread, possibly inside `stop.wait()` while it holds the
+    Event's internal lock (CPython's `_cond`); setting the event right there deadlocked."""
+    import threading
+
+    from appliance.run import _set_from_handler
+
+    stop = threading.Event()
+    with stop._cond:  # what the main thread holds inside Event.wait()
+        _set_from_handler(stop)  # must return at once, not wait for the lock
+        assert not stop.is_set()
+    assert stop.wait(5)
