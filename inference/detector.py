@@ -253,7 +253,8 @@ class Detector:
         passes = [(self.model, 0.0)]
         if self.coarse is not None:
             passes.append((self.coarse, self.coarse_min_width))
-        found = [self._decoded(image, model, min_w) for model, min_w in passes]
+        gray = to_gray(image)  # once for both passes
+        found = [self._decoded(gray, model, min_w) for model, min_w in passes]
         boxes, scores, corners = (np.concatenate(parts) for parts in zip(*found, strict=True))
         keep = nms(boxes, scores, self.nms_iou)
         h, w = image.shape[:2]

@@ -44,18 +44,15 @@ def zoomed(image: np.ndarray, box, share: float) -> tuple[np.ndarray, np.ndarray
     return frame, np.array([[(x - x0) * s, (y - y0) * s, bw * s, bh * s]], np.float32)
 
 
-def sweep(items, detector, shares) -> dict[str, list[int]]:
-    """share -> [found, plates] over the items whose window fits."""
-    import cv2
-
+def sweep(scenes, detector, shares) -> dict[str, list[int]]:
+    """share -> [found, plates] over the (image, plate box) scenes whose window fits."""
     from inference.eval_data import match
 
     out = {}
     for share in shares:
         found = total = 0
-        for item in items:
-            image = cv2.imread(str(item.path))
-            z = zoomed(image, item.plates[0].box, share) if image is not None else None
+        for image, box in scenes:
+            z = zoomed(image, box, share)
             if z is None:
                 continue
             frame, truth = z
@@ -67,6 +64,8 @@ def sweep(items, detector, shares) -> dict[str, list[int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import cv2
+
     from inference.detector import Detector
     from inference.eval_data import DatasetError, load_scenes
 
@@ -83,13 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     except (DatasetError, OSError) as exc:
         print(f"detector_sizes: {exc}", file=sys.stderr)
         return 2
+    scenes = [(image, i.plates[0].box) for i in items
+              if (image := cv2.imread(str(i.path))) is not None]  # read once for every sweep
     shares = [float(v) for v in args.shares.split(",")]
     result = {}
     for name, coarse in (("both_passes", True), ("full_pass_only", False)):
         detector = Detector(args.model, num_threads=1, coarse=coarse)
         if coarse and detector.coarse is None:
             continue
-        result[name] = sweep(items, detector, shares)
+        result[name] = sweep(scenes, detector, shares)
         for share, (found, total) in result[name].items():
             print(f"{name:15s} plate = {share} of the frame width: {found}/{total}")
     print(json.dumps(result))

@@ -265,19 +265,19 @@ def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
                              "exported_from": train_info["from_checkpoint"]}
         extra["data"] = prior.get("data", extra["data"])
         version = prior.get("version", version)
-    write_manifest(manifest_path, "detector", version, paths, **extra)
-    manifest = add_coarse_pass(cfg, manifest_path)
+    manifest = write_manifest(manifest_path, "detector", version, paths, **extra)
+    manifest = add_coarse_pass(cfg, manifest_path, manifest)
     manifest["validation"] = validate(cfg, paths, manifest)  # both passes, as the unit runs
     return save_manifest(manifest_path, manifest)
 
 
-def add_coarse_pass(cfg: TrainConfig, manifest_path: Path) -> dict:
+def add_coarse_pass(cfg: TrainConfig, manifest_path: Path, manifest: dict) -> dict:
     """Export the coarse pass (the same weights at half the input size, for plates up to half
     the frame: inference.training.detector_coarse) and record it in the manifest."""
     from inference.training import detector_coarse as coarse
 
     weights = cfg.out / "detector_train.weights.h5"
-    size = coarse.coarse_input(json.loads(manifest_path.read_text()))
+    size = coarse.coarse_input(manifest)
     paths = coarse.export_coarse(weights, cfg.out, cfg.data, size, cfg.width_mult,
                                  cfg.calib_images)
     return coarse.record(manifest_path, paths, weights)

@@ -99,8 +99,9 @@ def load_transcribed(path: Path, scenes: Path) -> list[RealCrop]:
     whatever the file holds, so a transcription of held-out frames cannot leak into training."""
     from inference.eval_data import scene_split
 
-    sources = {json.loads(line)["image"]: json.loads(line).get("source", "")
-               for line in (scenes / "labels.jsonl").read_text().splitlines() if line.strip()}
+    records = [json.loads(line) for line in (scenes / "labels.jsonl").read_text().splitlines()
+               if line.strip()]
+    sources = {rec["image"]: rec.get("source", "") for rec in records}
     by_image: dict[str, list[dict]] = {}
     for p in json.loads(path.read_text())["plates"]:
         if p["image"] not in sources:
