@@ -18,6 +18,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from inference.formats import EU_PATTERNS, US_PATTERNS, random_text
 from inference.training import ocr_effects as fx
+from inference.training.render_eu import (
+    NATIONAL_TEXT_SHARE,
+    NATURAL_FONTS,
+    NATURAL_SHARE,
+    draw_text_natural,
+    eu_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -409,7 +416,10 @@ def draw_eu(text: str, code: str, rng: np.random.Generator, ir: bool) -> Image.I
     if code == "EU-DE" and " " not in spaced and len(text) > 4 and rng.random() < 0.7:
         spaced = text[:2] + " " + text[2:]
     box = (band + w * 0.03, h * 0.16, w - w * 0.03, h * 0.84)
-    draw_text_box(img, spaced, _pick(rng, available(MAIN_FONTS)[:6]), box, (15, 15, 15), rng)
+    if rng.random() < NATURAL_SHARE:  # regular weight at natural width, as real EU plates
+        draw_text_natural(img, spaced, _pick(rng, available(NATURAL_FONTS)), box, (15, 15, 15), rng)
+    else:
+        draw_text_box(img, spaced, _pick(rng, available(MAIN_FONTS)[:6]), box, (15, 15, 15), rng)
     d.rounded_rectangle((1, 1, w - 2, h - 2), radius=8, outline=(20, 20, 20), width=3)
     return img
 
@@ -511,6 +521,8 @@ def render_plate(
         if code.startswith("US") and rng.random() < 0.08:  # vanity plates: any 2-8 characters
             n = int(rng.integers(2, 9))
             text = "".join(_pick(rng, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(n))
+        elif code in EU_PATTERNS and rng.random() < NATIONAL_TEXT_SHARE:
+            text = eu_text(rng, code)
         else:
             text = random_text(rng, "US-GEN" if code not in _all_codes() else code)
     ir = look == "ir"
