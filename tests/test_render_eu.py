@@ -56,6 +56,16 @@ def test_natural_lettering_has_cap_height_and_natural_width():
     assert (~cols).sum() > 20  # white between the I and the 1
 
 
+@pytest.mark.parametrize("font", available(NATURAL_FONTS), ids=lambda p: p.stem)
+def test_descenders_are_kept_so_j_and_q_do_not_look_like_i_and_o(font):
+    # Cut to cap height, DejaVu's J was an I and Q's tail vanished: labels that taught I <-> J.
+    for plain, tailed in (("I", "J"), ("O", "Q")):
+        a, b = _natural(plain, font), _natural(tailed, font)
+        assert np.logical_xor(a, b).sum() > 0.25 * a.sum(), (plain, tailed)
+    ys, _ = np.nonzero(_natural("QJ", font))
+    assert ys.min() >= BOX[1] and ys.max() < BOX[3]
+
+
 @pytest.mark.parametrize("text", ["BZ 32 BLO", "WWMMWWMMWW", "AB-123·CD", "1"])
 @pytest.mark.parametrize("seed", range(4))
 def test_natural_text_stays_inside_the_box(text, seed):

@@ -92,9 +92,10 @@ def draw_text_natural(
     fill,
     rng: np.random.Generator,
 ) -> None:
-    """Draw `text` glyph by glyph at natural width, cap height = box height, with letter
-    spacing and a wider gap at separators; centred. A text too wide for the box is condensed
-    at most to 0.85 of its width, then scaled down whole (never drawn outside the box)."""
+    """Draw `text` glyph by glyph at natural width, cap height = box height (a little less
+    when a glyph descends below the baseline), with letter spacing and a wider gap at
+    separators; centred. A text too wide for the box is condensed at most to 0.85 of its
+    width, then scaled down whole (never drawn outside the box)."""
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     bw, bh = max(1, x1 - x0), max(1, y1 - y0)
     f = _font(font, int(round(bh / _cap_ratio(font))))
@@ -112,15 +113,16 @@ def draw_text_natural(
         pieces.append((ch, x))
         x += f.getlength(ch) * aspect + track
     total = max(1, int(round(x - track)))
-    layer = Image.new("L", (int(total / aspect) + bh, int(bh * 1.3)), 0)
+    layer = Image.new("L", (int(total / aspect) + bh, int(bh * 1.6)), 0)
     d = ImageDraw.Draw(layer)
     for ch, px in pieces:
         d.text((px / aspect, -cap_top), ch, font=f, fill=255)
     ink = layer.getbbox()
     if ink is None:
         return
-    layer = layer.crop((ink[0], 0, ink[2], bh))  # to cap height (descenders clipped)
-    w, h = layer.width * aspect, bh
+    # Keep descenders (DejaVu's J, Q's tail): clipped to cap height they look like I and O.
+    layer = layer.crop((ink[0], 0, ink[2], max(bh, ink[3])))
+    w, h = layer.width * aspect * bh / layer.height, bh  # the whole ink height fits the box
     if w * 0.85 > bw:  # too long even condensed: keep the proportions, smaller glyphs
         h = bh * bw / (w * 0.85)
     w = min(bw, int(w * h / bh))
