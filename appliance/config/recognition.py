@@ -25,8 +25,9 @@ class RecognitionConfig(Section):
     )
     min_detection_score: float | None = Field(
         None, ge=0, le=1,
-        description="Detections below this score are ignored; unset = the operating point "
-        "recorded with the detector model (its manifest's default_threshold).",
+        description="Detections below this score are ignored, one tier; unset = the operating "
+        "point recorded with the detector model (its manifest's two-tier confirmation, or its "
+        "default_threshold).",
     )
     region: Literal["us", "eu", "br", "auto"] = Field(
         "us", description="Plate format family used to rank candidates."
