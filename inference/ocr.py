@@ -37,9 +37,10 @@ BLANK_CHAR = "_"
 SYMBOLS = ALPHABET + BLANK_CHAR
 MODELS_DIR = Path(__file__).with_name("models")
 MANIFEST = MODELS_DIR / "ocr.manifest.json"
-# the shipped int8 ensemble (ocr.manifest.json "ensemble"): run 2, best on real US crops, and
-# run 3, trained with loose crops, stacked letters and Mercosur plates (docs/ocr.md)
-DEFAULT_MODELS = ("ocr_int8.tflite", "ocr3_int8.tflite")
+# the shipped int8 cascade (ocr.manifest.json "ensemble", docs/ocr.md): runs 3 and 4 (loose
+# crops, stacked letters, Mercosur) read every plate; run 2 (best on real US crops) and run 6
+# (Romanian plates) are asked only when those two disagree or are unsure
+DEFAULT_MODELS = ("ocr3_int8.tflite", "ocr4_int8.tflite", "ocr_int8.tflite", "ocr6_int8.tflite")
 
 
 @dataclass(frozen=True)
