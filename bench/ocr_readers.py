@@ -13,8 +13,8 @@ bench/recognition.py and 20 rendered US / EU / BR plates, or with `--data` the h
 crops (the validation split of crops/, as ocr_compare reads them); the readers take turns on
 every crop (the order rotating every round) so a machine's changing load hits them alike. One
 interpreter thread; median ms per plate, mean ms per crop (a cascade's cost is uneven: its
-median hides the escalated plates; the bench plate aside) and their ratios to the baseline, the bench plate alone
-(bench/recognition.py's), and the members run per read. Last stdout line: one JSON object
+median hides the escalated plates; the bench plate aside) and their ratios to the baseline,
+the bench plate alone (bench/recognition.py's), and the members run per read. Last stdout line: one JSON object
 {"ms": {reader: median}, "ratio": {..}, "mean_ms": {..}, "mean_ratio": {..},
 "ms_bench_plate": {..}, "mean_members": {..}, ...}.
 """

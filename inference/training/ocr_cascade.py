@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"ocr_cascade: {exc}") from exc
     texts = [t for _, t in items]
     starts = np.cumsum([0] + [len(v) for v in sets.values()])
-    bounds = {k: slice(int(a), int(b)) for k, a, b in zip(sets, starts[:-1], starts[1:], strict=True)}
+    bounds = {k: slice(int(a), int(b))
+              for k, a, b in zip(sets, starts[:-1], starts[1:], strict=True)}
     baseline = plain(read, texts, labels, base, bounds)
     figures = grid(read, texts, labels, bounds)
     best, eligible = choose(figures, baseline, args.max_members)
