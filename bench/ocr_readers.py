@@ -14,7 +14,8 @@ crops (the validation split of crops/, as ocr_compare reads them); the readers t
 every crop (the order rotating every round) so a machine's changing load hits them alike. One
 interpreter thread; median ms per plate, mean ms per crop (a cascade's cost is uneven: its
 median hides the escalated plates; the bench plate aside) and their ratios to the baseline,
-the bench plate alone (bench/recognition.py's), and the members run per read. Last stdout line: one JSON object
+the bench plate alone (bench/recognition.py's), and the members run per read. Last stdout
+line: one JSON object
 {"ms": {reader: median}, "ratio": {..}, "mean_ms": {..}, "mean_ratio": {..},
 "ms_bench_plate": {..}, "mean_members": {..}, ...}.
 """
