@@ -30,6 +30,38 @@ MANIFEST = MODELS_DIR / "detector.manifest.json"
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """A two-tier operating point, chosen on the training split by
+    inference.training.detector_confirm and recorded in the manifest's `confirmation` block:
+    a detection scoring at least `confirm` is a plate; one scoring between `propose` and
+    `confirm` only when the OCR reads at least `min_chars` characters from it (signs, grilles
+    and stickers rarely read as a plate-length string). It recovers plates the net scores just
+    under its single operating point without letting in the clutter that scores as low."""
+
+    propose: float
+    confirm: float
+    min_chars: int
+
+    @classmethod
+    def from_manifest(cls, manifest: dict) -> Confirmation | None:
+        block = manifest.get("confirmation")
+        if block is None:
+            return None
+        try:
+            c = cls(float(block["propose"]), float(block["confirm"]), int(block["min_chars"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"detector manifest: bad confirmation block {block!r}") from exc
+        if not 0 < c.propose <= c.confirm <= 1 or c.min_chars < 1:
+            raise ModelError(f"detector manifest: confirmation needs 0 < propose <= confirm <= 1 "
+                             f"and min_chars >= 1, got {block!r}")
+        return c
+
+    def keeps(self, score: float, text: str | None) -> bool:
+        """Whether a detection with this score, read as `text` (None: nothing read), is kept."""
+        return score >= self.confirm or (text is not None and len(text) >= self.min_chars)
+
+
+@dataclass(frozen=True)
 class Letterbox:
     """Frame -> model input mapping: input = frame * scale (placed at the top-left corner)."""
 
@@ -150,6 +182,8 @@ class Detector:
         if manifest is None:  # the manifest beside the model file (the shipped one by default)
             manifest = path.parent / MANIFEST.name
         self.threshold = threshold
+        self.fixed_threshold = threshold is not None  # a caller's threshold: one tier only
+        self.confirmation: Confirmation | None = None  # see _use
         self.nms_iou = nms_iou
         self.runtime = runtime
         self.use_coarse = coarse
@@ -161,13 +195,18 @@ class Detector:
 
     def _use(self, model: Model) -> None:
         model = self._prefer_float_on_tflite_runtime(model)
+        coarse = None
         try:
             _check_input(model)
             coarse = self._coarse_for(model)
+            confirmation = None if self.fixed_threshold else Confirmation.from_manifest(
+                model.manifest)
         except Exception:
             model.close()  # refused as a whole; the caller keeps what it had
+            if coarse is not None:
+                coarse.close()
             raise
-        self.model, self.coarse = model, coarse
+        self.model, self.coarse, self.confirmation = model, coarse, confirmation
         _, self.in_h, self.in_w, _ = model.input_spec.shape
 
     def _coarse_for(self, model: Model) -> Model | None:
@@ -247,14 +286,16 @@ class Detector:
         reg = next(o for o in outs if o.shape[-1] == REG_CHANNELS)[0]
         return heat, reg, lb
 
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        """Plates in one frame, best first, in that frame's pixel coordinates. With a coarse
-        pass, its large plates join the full pass's before non-maximum suppression."""
+    def detect(self, image: np.ndarray, threshold: float | None = None) -> list[Detection]:
+        """Plates in one frame scoring at least `threshold` (default: the operating threshold),
+        best first, in that frame's pixel coordinates. With a coarse pass, its large plates join
+        the full pass's before non-maximum suppression."""
+        threshold = self.threshold if threshold is None else threshold
         passes = [(self.model, 0.0)]
         if self.coarse is not None:
             passes.append((self.coarse, self.coarse_min_width))
         gray = to_gray(image)  # once for both passes
-        found = [self._decoded(gray, model, min_w) for model, min_w in passes]
+        found = [self._decoded(gray, model, min_w, threshold) for model, min_w in passes]
         boxes, scores, corners = (np.concatenate(parts) for parts in zip(*found, strict=True))
         keep = nms(boxes, scores, self.nms_iou)
         h, w = image.shape[:2]
@@ -270,11 +311,11 @@ class Detector:
                                  order_corners(corners[i])))
         return out
 
-    def _decoded(self, image: np.ndarray, model: Model,
-                 min_width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _decoded(self, image: np.ndarray, model: Model, min_width: float,
+                 threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One pass: boxes (xywh), scores and corners in frame pixels, of plates at least
         `min_width` model-input px wide."""
         heat, reg, lb = self.raw(image, model)
-        boxes, scores, corners = decode(heat, reg, self.threshold)
+        boxes, scores, corners = decode(heat, reg, threshold)
         big = boxes[:, 2] >= min_width
         return lb.to_frame(boxes[big]), scores[big], lb.to_frame(corners[big])

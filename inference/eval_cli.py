@@ -3,9 +3,11 @@ layout or the scenes layout (validation split by default).
 
 A labelled plate counts as detected when a detection overlaps it with IoU >= 0.3; detections
 matching no labelled plate are false positives. `ms` is the recognition time of one image after
-decoding it. Reading plugs in as a callable `reader(image, detections) -> list[list[str]]`
-(candidates, best first, for each detection); by default it is the shipped OCR with format
-ranking (`plate_reader`); with --no-read the read_* figures are null.
+decoding it. The images go through a `Recognize` callable, `image -> [(box, candidates)]`: the
+plates found, each with its candidate strings, best first. By default that is the unit's
+pipeline (`PlateRecognizer.find`: detection with the model's two-tier confirmation, rectify,
+OCR, format ranking); with --no-read the detector alone at its operating threshold, and the
+read_* figures are null.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ JSON_KEYS = ("images", "plates", "detected", "read_exact", "read_top5", "ms_medi
 
 ROW_KEYS = ("image", "truth", "read", "candidates", "detected", "ms")
 
-Reader = Callable[[object, list], list[list[str]]]
+Recognize = Callable[[object], list[tuple[tuple, list[str]]]]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", type=Path, default=None,
                         help="detector .tflite (default: the shipped int8 model)")
     parser.add_argument("--threshold", type=float, default=None,
-                        help="detection score threshold (default: the model manifest's)")
+                        help="one detection score threshold (default: the model manifest's "
+                        "operating point, with its two-tier confirmation when reading)")
     parser.add_argument("--ocr", type=Path, action="append", default=None,
                         help="OCR .tflite; repeat to read with an ensemble (default: the "
                         "shipped int8 ensemble); checked against the ocr.manifest.json beside it")
@@ -62,8 +65,9 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 2) if len(values) else None
 
 
-def evaluate(items, detector, reader: Reader | None = None) -> dict:
-    """Run the detector (and reader) over labelled images: the summary with per-image rows."""
+def evaluate(items, recognize: Recognize, reading: bool = True) -> dict:
+    """Run `recognize` over labelled images: the summary with per-image rows (read_* null
+    unless `reading`)."""
     import cv2
     import numpy as np
 
@@ -76,11 +80,12 @@ def evaluate(items, detector, reader: Reader | None = None) -> dict:
         if image is None:
             raise SystemExit(f"cannot decode image {item.path}")
         t0 = time.perf_counter()
-        dets = detector.detect(image)
-        cands = reader(image, dets) if reader is not None else None
+        found = recognize(image)
         ms = (time.perf_counter() - t0) * 1000
+        cands = [c for _, c in found] if reading else None
         gt = np.array([p.box for p in item.plates], np.float32).reshape(-1, 4)
-        assigned, fp = match(np.array([d.box for d in dets], np.float32), gt, IOU_THRESHOLD)
+        boxes = np.array([b for b, _ in found], np.float32).reshape(-1, 4)
+        assigned, fp = match(boxes, gt, IOU_THRESHOLD)
         truth = [_norm(p.text) for p in item.plates]
         reads, alts = [], []
         for t, a in zip(truth, assigned, strict=True):
@@ -96,7 +101,7 @@ def evaluate(items, detector, reader: Reader | None = None) -> dict:
         times.append(ms)
         rows.append({"image": item.path.name, "truth": truth, "read": reads, "candidates": alts,
                      "detected": detected, "ms": round(ms, 2), "false_positives": fp})
-    reading = reader is not None and n_text > 0
+    reading = reading and n_text > 0
     return {
         "images": len(rows), "plates": n_plates, "detected": n_det,
         "read_exact": round(n_exact / n_text, 4) if reading else None,
@@ -119,36 +124,38 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
-def plate_reader(args: argparse.Namespace) -> Reader:
-    """rectify -> OCR -> format ranking for each detection: candidate strings, best first."""
+def detector_only(detector) -> Recognize:
+    """The detector alone at its operating threshold: boxes without candidates."""
+    return lambda image: [(d.box, []) for d in detector.detect(image)]
+
+
+def pipeline(args: argparse.Namespace, detector) -> Recognize:
+    """The unit's single-image pipeline (inference.pipeline.PlateRecognizer.find): the kept
+    detections, each with its candidate strings (empty where nothing was read)."""
     from inference.ocr import DEFAULT_MODELS, PlateReader
     from inference.pipeline import PlateRecognizer
     from inference.tracker import Tracker
 
     ocr = PlateReader(args.ocr or DEFAULT_MODELS, num_threads=args.threads)
-    rec = PlateRecognizer(None, ocr, Tracker(region=args.region), region=args.region)
-
-    def read(image, detections) -> list[list[str]]:
-        return [[c.text for c in r.candidates] if r else []
-                for r in rec.read_detections(image, detections)]
-
-    return read
+    rec = PlateRecognizer(detector, ocr, Tracker(region=args.region), region=args.region)
+    return lambda image: [(d.box, [c.text for c in r.candidates] if r else [])
+                          for d, r in rec.find(image)]
 
 
-def run(args: argparse.Namespace, reader: Reader | None = None) -> int:
+def run(args: argparse.Namespace) -> int:
     from inference.detector import Detector
     from inference.eval_data import DatasetError, load_dataset
     from inference.runtime import ModelError
 
+    reading = not getattr(args, "no_read", False)
     try:
         items = load_dataset(args.dir, args.split)
         detector = Detector(args.detector, num_threads=args.threads, threshold=args.threshold,
                             coarse=not getattr(args, "no_coarse", False))
-        if reader is None and not getattr(args, "no_read", False):
-            reader = plate_reader(args)
+        recognize = pipeline(args, detector) if reading else detector_only(detector)
     except (DatasetError, ModelError, OSError, ValueError) as exc:
         raise SystemExit(f"alpr eval: {exc}") from exc
-    summary = evaluate(items, detector, reader)
+    summary = evaluate(items, recognize, reading)
     print(format_summary(summary))
     if args.json is not None:
         out = {k: summary[k] for k in JSON_KEYS}

@@ -61,7 +61,11 @@ EDGE_COLUMNS = 1  # a character read this close to a crop end triggers the secon
 
 
 class PlateDetector(Protocol):
-    def detect(self, image: np.ndarray) -> list[Detection]: ...
+    """inference.detector.Detector's contract. A detector may also carry a `confirmation`
+    (inference.detector.Confirmation): then the recogniser asks it for detections down to
+    `confirmation.propose` and keeps the low-scoring ones only when they read as a plate."""
+
+    def detect(self, image: np.ndarray, threshold: float | None = None) -> list[Detection]: ...
 
 
 class Reader(Protocol):
@@ -117,8 +121,19 @@ class PlateRecognizer:
 
     def read_image(self, image: np.ndarray) -> list[PlateReading]:
         """Detect, rectify, read and rank every plate in one BGR image (no tracking)."""
-        dets = self.detector.detect(image)  # the detector applies its own operating point
-        return [r for r in self.read_detections(image, dets) if r is not None]
+        return [r for _, r in self.find(image) if r is not None]
+
+    def find(self, image: np.ndarray) -> list[tuple[Detection, PlateReading | None]]:
+        """The plates of one image: each kept detection with its reading (None where nothing
+        plate-like was read), best score first. The detector applies its own operating point,
+        or its two-tier confirmation when it has one."""
+        confirmation = getattr(self.detector, "confirmation", None)
+        if confirmation is None:
+            dets = self.detector.detect(image)
+            return list(zip(dets, self.read_detections(image, dets), strict=True))
+        dets = self.detector.detect(image, threshold=confirmation.propose)
+        return [(d, r) for d, r in zip(dets, self.read_detections(image, dets), strict=True)
+                if confirmation.keeps(d.score, r.text if r else None)]
 
     def read_detections(self, image: np.ndarray,
                         detections: list[Detection]) -> list[PlateReading | None]:
@@ -186,13 +201,12 @@ class PlateRecognizer:
 
     def _process(self, image: np.ndarray, wall_time: float, mono_time: float,
                  clock_synced: bool) -> list[Read]:
-        dets = self.detector.detect(image)  # the detector applies its own operating point
-        all_readings = self.read_detections(image, dets)
+        found = self.find(image)
         self._last = tuple(
             (tuple(float(v) for v in d.box), r.text if r else None, float(d.score))
-            for d, r in zip(dets, all_readings, strict=True)
+            for d, r in found
         )
-        readings = [r for r in all_readings if r is not None]
+        readings = [r for _, r in found if r is not None]
         overview = None
         if readings:
             f = OVERVIEW_WIDTH / max(1, image.shape[1])

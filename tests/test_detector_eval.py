@@ -56,10 +56,12 @@ def test_evaluate_with_a_reader_counts_exact_and_top5(tmp_path):
 
     items = load_dataset(_openalpr_folder(tmp_path / "b"))
 
-    def reader(image, detections):
-        return [["7A8C123", "7ABC123"] for _ in detections]
+    detector = Detector()
 
-    s = eval_cli.evaluate(items, Detector(), reader)
+    def recognize(image):
+        return [(d.box, ["7A8C123", "7ABC123"]) for d in detector.detect(image)]
+
+    s = eval_cli.evaluate(items, recognize)
     assert s["read_exact"] == 0.0 and s["read_top5"] == 1.0
     assert s["per_image"][0]["read"] == ["7A8C123"]
 

@@ -1,4 +1,4 @@
-"""`alpr eval` with reading: the JSON schema, and the reader plugged into the detector's eval."""
+"""`alpr eval` with reading: the JSON schema, and the unit's pipeline as the eval's recogniser."""
 
 import json
 
@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from appliance.cli import main
-from inference.eval_cli import JSON_KEYS, ROW_KEYS, plate_reader
+from inference.eval_cli import JSON_KEYS, ROW_KEYS, pipeline
 from inference.rectify import box_of
 from inference.training.ocr_effects import background
 from inference.training.render import render_plate
@@ -49,7 +49,7 @@ def test_eval_json_has_exactly_the_keys(tmp_path):
         assert len(row["read"]) == len(row["candidates"]) == 1
 
 
-def test_plate_reader_reads_detections(tmp_path):
+def test_pipeline_reads_the_detected_plates(tmp_path):
     truths = make_openalpr_folder(tmp_path, n=2)
 
     class Args:
@@ -57,9 +57,17 @@ def test_plate_reader_reads_detections(tmp_path):
         threads = 1
         region = "us"
 
-    read = plate_reader(Args)
+    class TrueCorners:  # the detector's contract, reporting the rendered plate
+        corners = None
+
+        def detect(self, image, threshold=None):
+            return [Detection(box_of(self.corners), 0.9, self.corners.astype(np.float32))]
+
+    detector = TrueCorners()
+    recognize = pipeline(Args, detector)
     for frame, corners, text in truths:
-        dets = [Detection(box_of(corners), 0.9, corners.astype(np.float32))]
-        (cands,) = read(frame, dets)
+        detector.corners = corners
+        ((box, cands),) = recognize(frame)
+        assert box == box_of(corners)
         assert cands[0] == text
         assert 1 <= len(cands) <= 5

@@ -208,14 +208,14 @@ def export(cfg: TrainConfig, model, tf) -> dict[str, Path]:
 def validate(cfg: TrainConfig, paths: dict[str, Path], manifest: dict) -> dict:
     """Recall at IoU 0.3 and false positives per image on the validation split, per variant."""
     from inference.detector import Detector
-    from inference.eval_cli import evaluate
+    from inference.eval_cli import detector_only, evaluate
     from inference.eval_data import load_scenes
 
     items = load_scenes(cfg.data / "scenes", "val")[:cfg.val_limit]
     metrics = {}
     for kind, path in paths.items():
         det = Detector(path, manifest, num_threads=1)
-        summary = evaluate(items, det)
+        summary = evaluate(items, detector_only(det), reading=False)
         metrics[kind] = {k: summary[k] for k in ("images", "plates", "detected", "recall",
                                                  "fp_per_image", "ms_median", "ms_p95")}
         logger.info("validation %s: %s", kind, metrics[kind])
