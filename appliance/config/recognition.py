@@ -13,9 +13,10 @@ class RecognitionConfig(Section):
         description="Detector model file name in inference/models (or an absolute path).",
     )
     ocr_model: str | list[str] = Field(
-        ["ocr_int8.tflite", "ocr3_int8.tflite"],
+        ["ocr3_int8.tflite", "ocr4_int8.tflite", "ocr_int8.tflite", "ocr6_int8.tflite"],
         description="OCR model file name in inference/models (or an absolute path); a list is "
-        "read as an ensemble (the shipped default: two int8 models, docs/ocr.md).",
+        "read as an ensemble (the shipped default: four int8 models read as a cascade, the "
+        "last two only for unsure plates, docs/ocr.md).",
     )
     num_threads: int = Field(
         2,
