@@ -4,13 +4,16 @@ Pipeline: detect -> rectify -> read -> rank -> track on a 1280x720 stream with o
 interpreter thread. Baseline measured in the same run: the detector alone on the same frames
 (the ratio says what reading and tracking add). Reading one detected plate (rectify -> OCR ->
 rank) is timed with one crop view and with the second look forced (two views: the worst case).
-The OCR is the shipped ensemble; its first model alone is timed beside it. Medians are
-quoted. Last stdout line: one JSON object {"ocr_ms_int8", "ocr_ms_float",
-"pipeline_fps_1t", ...}.
+The OCR is the shipped ensemble (or, with `--ocr-dir DIR`, the ensemble packaged in DIR by
+inference.training.ocr_ensemble, the shipped one then timed beside it for a ratio); its first
+model alone is timed beside it, and `ocr_mean_members` says how many members a read of the
+bench plate ran (a cascade stops early on a sure reading, docs/ocr.md). Medians are quoted.
+Last stdout line: one JSON object {"ocr_ms_int8", "ocr_ms_float", "pipeline_fps_1t", ...}.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -22,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from inference.ocr import MANIFEST, PlateReader  # noqa: E402
+from inference.ocr import MANIFEST, MODELS_DIR, PlateReader  # noqa: E402
 from inference.rectify import box_of, rectify  # noqa: E402
 from inference.runtime import load_manifest  # noqa: E402
 from inference.training.ocr_effects import background, place  # noqa: E402
@@ -63,13 +66,14 @@ def stream(n: int, rng: np.random.Generator) -> list[np.ndarray]:
     return frames
 
 
-def read_per_plate(image: np.ndarray, corners: np.ndarray) -> tuple[float, float]:
+def read_per_plate(image: np.ndarray, corners: np.ndarray,
+                   models: list[str]) -> tuple[float, float]:
     """Median ms to read one detected plate: one crop view, and two (second look forced)."""
     from inference.pipeline import VIEWS, PlateRecognizer
     from inference.tracker import Tracker
     from inference.types import Detection
 
-    reader = PlateReader(num_threads=1)  # the shipped int8 ensemble
+    reader = PlateReader(models, num_threads=1)  # the int8 ensemble under test
     det = [Detection(box_of(corners), 0.9, corners)]
     one = PlateRecognizer(None, reader, Tracker(), views=VIEWS[:1])
     two = PlateRecognizer(None, reader, Tracker(), second_look_below=2.0)  # always look twice
@@ -77,31 +81,54 @@ def read_per_plate(image: np.ndarray, corners: np.ndarray) -> tuple[float, float
             timed(lambda: two.read_detections(image, det), 300))
 
 
-def main() -> None:
+def ensemble(folder: Path, kind: str) -> list[str]:
+    """The member files (absolute paths) of the ensemble packaged in `folder`."""
+    return [str(folder / n) for n in load_manifest(folder / MANIFEST.name)["ensemble"][kind]]
+
+
+def time_ocr(folder: Path, crop: np.ndarray) -> tuple[dict, dict, float]:
+    """ms per read of the folder's int8 and float ensembles and of their first member alone,
+    and the members an int8 read ran."""
+    ocr, single, members = {}, {}, 0.0
+    for kind in ("int8", "float"):
+        names = ensemble(folder, kind)
+        reader = PlateReader(names, num_threads=1)
+        ocr[kind] = timed(lambda r=reader: r.read(crop), 300)
+        members = reader.mean_members if kind == "int8" else members
+        alone = PlateReader(names[0], num_threads=1)
+        single[kind] = timed(lambda r=alone: r.read(crop), 300)
+        print(f"OCR {kind}: {ocr[kind]:.3f} ms per plate, {len(names)}-model ensemble "
+              f"{folder} (one model alone {single[kind]:.3f} ms, "
+              f"{ocr[kind] / single[kind]:.2f}x; median of 300, 1 thread)"
+              + (f"; {reader.mean_members:.2f} members per read" if kind == "int8" else ""))
+    return ocr, single, members
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ocr-dir", type=Path, default=MODELS_DIR,
+                    help="an OCR ensemble packaged by ocr_ensemble (default: the shipped one)")
+    args = ap.parse_args(argv)
+    folder = args.ocr_dir.resolve()
     rng = np.random.default_rng(0)
     image, corners = place(flat_plate("7ABC123"), 160, rng, ir=False)
     crop = rectify(image, corners)
-    ocr, single = {}, {}
-    for kind in ("int8", "float"):
-        # the shipped reader is an ensemble (ocr.manifest.json "ensemble"); its first member
-        # alone is the baseline that says what the second model costs
-        members = load_manifest(MANIFEST)["ensemble"][kind]
-        reader = PlateReader(members, num_threads=1)
-        ocr[kind] = timed(lambda r=reader: r.read(crop), 300)
-        alone = PlateReader(members[0], num_threads=1)
-        single[kind] = timed(lambda r=alone: r.read(crop), 300)
-        print(f"OCR {kind}: {ocr[kind]:.3f} ms per plate, {len(members)}-model ensemble "
-              f"(one model alone {single[kind]:.3f} ms, {ocr[kind] / single[kind]:.2f}x; "
-              "median of 300, 1 thread)")
+    ocr, single, members = time_ocr(folder, crop)
+    extra = {}
+    if folder != MODELS_DIR.resolve():  # a candidate: the shipped reader in the same run
+        shipped, _, _ = time_ocr(MODELS_DIR, crop)
+        extra = {"ocr_ms_int8_shipped": round(shipped["int8"], 3),
+                 "ocr_ratio_vs_shipped": round(ocr["int8"] / shipped["int8"], 3)}
+        print(f"OCR int8 {folder} vs the shipped reader: {extra['ocr_ratio_vs_shipped']:.2f}x")
     print(f"OCR int8 speed-up over float: {ocr['float'] / ocr['int8']:.2f}x")
-    read_ms = read_per_plate(image, corners)
+    read_ms = read_per_plate(image, corners, ensemble(folder, "int8"))
     print(f"read per plate (rectify + OCR int8 + rank): one view {read_ms[0]:.3f} ms, "
           f"with the second look {read_ms[1]:.3f} ms ({read_ms[1] / read_ms[0]:.2f}x)")
 
     from appliance.config.recognition import RecognitionConfig
     from inference.pipeline import build_recognizer
 
-    rec = build_recognizer(RecognitionConfig(num_threads=1))
+    rec = build_recognizer(RecognitionConfig(num_threads=1, ocr_model=ensemble(folder, "int8")))
     frames = stream(60, rng)
     det_ms = statistics.median(timed(lambda f=f: rec.detector.detect(f), 1) for f in frames[:30])
     mono = 1000.0
@@ -123,7 +150,8 @@ def main() -> None:
                       "detector_fps_1t": round(1000 / det_ms, 1),
                       "int8_speedup": round(ocr["float"] / ocr["int8"], 2),
                       "ocr_ms_int8_one_model": round(single["int8"], 3),
-                      "ocr_ms_float_one_model": round(single["float"], 3)}))
+                      "ocr_ms_float_one_model": round(single["float"], 3),
+                      "ocr_mean_members": round(members, 3), **extra}))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,13 @@ CONFUSION_GROUPS: tuple[frozenset[str], ...] = (
     frozenset("UV"),
 )
 
+# Pairs that many plate fonts draw (nearly) alike: the UK's and Germany's O and 0, DIN's I
+# and 1. The crop holds little evidence between them, so the model's preference is mostly its
+# training prior; a substitution inside one of these pairs costs at most LOOKALIKE_COST, and a
+# pattern match (PATTERN_BONUS) outweighs it.
+LOOKALIKES: tuple[frozenset[str], ...] = (frozenset("0O"), frozenset("1I"))
+LOOKALIKE_COST = math.log(2.0)
+
 # Region code -> patterns, most common first. US: California first, then other states' current
 # and older serial formats. EU: national formats without separators.
 US_PATTERNS: dict[str, tuple[str, ...]] = {
@@ -188,6 +195,13 @@ def _allowed(symbol: str) -> frozenset[str]:
 Slot = dict[str, tuple[str, float] | None]  # pattern symbol -> (character, cost) or unreachable
 
 
+def _cost(ch: str, new: str, row: np.ndarray) -> float:
+    """Log-probability lost by reading `new` where the model read `ch` (capped for look-alikes)."""
+    cost = math.log(max(float(row[_INDEX[ch]]), 1e-9)) - math.log(max(float(row[_INDEX[new]]),
+                                                                       1e-9))
+    return min(cost, LOOKALIKE_COST) if frozenset((ch, new)) in LOOKALIKES else cost
+
+
 def _slot(ch: str, row: np.ndarray | None) -> Slot:
     """What one read character becomes under each pattern symbol, at what log-prob cost."""
     out: Slot = {"A": (ch, 0.0)}
@@ -200,9 +214,7 @@ def _slot(ch: str, row: np.ndarray | None) -> Slot:
         if not options:
             out[sym] = None
         elif row is not None:
-            best = max(options, key=lambda c: row[_INDEX[c]])
-            p_new, p_old = float(row[_INDEX[best]]), float(row[_INDEX[ch]])
-            out[sym] = (best, math.log(max(p_old, 1e-9)) - math.log(max(p_new, 1e-9)))
+            out[sym] = min(((c, _cost(ch, c, row)) for c in options), key=lambda o: o[1])
         else:
             out[sym] = (options[0], 2.0)
     return out

@@ -11,6 +11,10 @@ string level: every candidate string scores the geometric mean of its probabilit
 model (a string a model did not propose counts as `ENSEMBLE_FLOOR`), and the winner's
 per-character distributions are the mean of each model's column for that character, found by
 forced alignment (`align`).
+
+An ensemble may be read as a cascade (`Cascade`, the manifest's `ensemble.min_members` /
+`sure_above` / `agree`): members run in their order and the reader stops adding them once the
+combined reading is sure; without those settings every member reads every crop.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from __future__ import annotations
 import heapq
 import logging
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +37,10 @@ BLANK_CHAR = "_"
 SYMBOLS = ALPHABET + BLANK_CHAR
 MODELS_DIR = Path(__file__).with_name("models")
 MANIFEST = MODELS_DIR / "ocr.manifest.json"
-# the shipped int8 ensemble (ocr.manifest.json "ensemble"): run 2, best on real US crops, and
-# run 3, trained with loose crops, stacked letters and Mercosur plates (docs/ocr.md)
-DEFAULT_MODELS = ("ocr_int8.tflite", "ocr3_int8.tflite")
+# the shipped int8 cascade (ocr.manifest.json "ensemble", docs/ocr.md): runs 3 and 4 (loose
+# crops, stacked letters, Mercosur) read every plate; run 2 (best on real US crops) and run 6
+# (Romanian plates) are asked only when those two disagree or are unsure
+DEFAULT_MODELS = ("ocr3_int8.tflite", "ocr4_int8.tflite", "ocr_int8.tflite", "ocr6_int8.tflite")
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,8 @@ def decode(probs: np.ndarray, top_n: int = 5) -> OcrResult:
 
 ENSEMBLE_FLOOR = 1e-4  # probability given to a string a member model did not propose
 ENSEMBLE_BEAM = 8  # candidates each member proposes
+ENSEMBLE_VARIANTS = ("int8", "float")  # the manifest's `ensemble` member lists
+CASCADE_KEYS = ("min_members", "sure_above", "agree")  # its optional cascade settings
 
 
 def align(probs: np.ndarray, text: str) -> list[int]:
@@ -184,17 +191,21 @@ def _aligned(probs: np.ndarray, text: str) -> tuple[np.ndarray, int, int]:
     return np.stack(rows), read[0], read[-1]
 
 
-def combine(member_probs: Sequence[np.ndarray], top_n: int = 5) -> OcrResult:
-    """One reading from several models' column probabilities of the same crop (see module doc)."""
-    results = [decode(p, ENSEMBLE_BEAM) for p in member_probs]
+def rank(results: Sequence[OcrResult], top_n: int = 5) -> list[tuple[str, float]]:
+    """Every string the members proposed, scored by the geometric mean of its probability under
+    each member (`ENSEMBLE_FLOOR` for a member that did not propose it), best first."""
     proposed = [dict(r.alternatives) for r in results]
     candidates = {t for alts in proposed for t in alts}
-    if not candidates:
-        return results[0]
     log_floor = math.log(ENSEMBLE_FLOOR)
     score = {t: math.exp(sum(math.log(a[t]) if a.get(t, 0) > ENSEMBLE_FLOOR else log_floor
                              for a in proposed) / len(proposed)) for t in candidates}
-    ranked = sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n]
+    return sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n]
+
+
+def _assemble(member_probs: Sequence[np.ndarray], results: Sequence[OcrResult],
+              ranked: list[tuple[str, float]]) -> OcrResult:
+    """The combined reading of `ranked[0]`: each character's distribution is the mean of the
+    members' columns for it (their best path when it reads the text, else forced alignment)."""
     text = ranked[0][0]
     rows, firsts, lasts = [], [], []
     for p, r in zip(member_probs, results, strict=True):
@@ -214,12 +225,86 @@ def combine(member_probs: Sequence[np.ndarray], top_n: int = 5) -> OcrResult:
                      span)
 
 
+@dataclass(frozen=True)
+class Cascade:
+    """When a reader of several members stops asking more of them (docs/ocr.md, cascade): after
+    `min_members`, as soon as the combined best string's probability is >= `sure_above` (and,
+    with `agree`, every member read so far read that string itself)."""
+
+    min_members: int
+    sure_above: float = 1.0
+    agree: bool = False
+
+    def sure(self, results: Sequence[OcrResult], ranked: list[tuple[str, float]]) -> bool:
+        if len(results) < self.min_members or not ranked or ranked[0][1] < self.sure_above:
+            return False
+        return not self.agree or all(r.text == ranked[0][0] for r in results)
+
+
+def read_members(members: Iterable[tuple[np.ndarray, OcrResult]], cascade: Cascade,
+                 top_n: int = 5) -> tuple[OcrResult, int]:
+    """Combine members' (column probabilities, decoded reading) in order until `cascade` is sure
+    (or the members run out); (reading, members used). `members` may be lazy: a member not
+    needed is never run. One member alone reads as that member."""
+    probs: list[np.ndarray] = []
+    results: list[OcrResult] = []
+    ranked: list[tuple[str, float]] = []
+    for p, r in members:
+        probs.append(p)
+        results.append(r)
+        if len(results) >= cascade.min_members:
+            ranked = rank(results, top_n)
+            if cascade.sure(results, ranked):
+                break
+    if len(results) == 1 or not ranked:
+        return replace(results[0], alternatives=results[0].alternatives[:top_n]), len(results)
+    return _assemble(probs, results, ranked), len(results)
+
+
+def combine(member_probs: Sequence[np.ndarray], top_n: int = 5) -> OcrResult:
+    """One reading from several models' column probabilities of the same crop (see module doc)."""
+    members = [(p, decode(p, ENSEMBLE_BEAM)) for p in member_probs]
+    return read_members(members, Cascade(len(members)), top_n)[0]
+
+
+def cascade_of(manifest: Mapping, names: Sequence[str]) -> Cascade:
+    """The cascade a reader of these member files uses: the manifest's `ensemble` settings when
+    the files are one of its variants' member lists (in order), else every member (as does a
+    manifest without the settings). The settings are checked whenever present."""
+    block = manifest.get("ensemble") or {}
+    if not isinstance(block, Mapping):
+        raise ValueError(f"OCR manifest: 'ensemble' must be an object, got {block!r}")
+    lists = {k: v for k, v in block.items() if k in ENSEMBLE_VARIANTS}
+    for kind, files in lists.items():
+        if not (isinstance(files, list) and files and all(isinstance(f, str) for f in files)):
+            raise ValueError(f"OCR manifest: ensemble.{kind} must list member files, got {files!r}")
+    if "min_members" not in block:
+        if block.keys() & set(CASCADE_KEYS[1:]):
+            raise ValueError("OCR manifest: ensemble.sure_above/agree need min_members")
+        return Cascade(len(names))
+    n = min((len(v) for v in lists.values()), default=0)
+    k, sure, agree = block["min_members"], block.get("sure_above"), block.get("agree", False)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
+        raise ValueError(f"OCR manifest: ensemble.min_members must be an integer 1..{n} "
+                         f"(the members listed), got {k!r}")
+    if isinstance(sure, bool) or not isinstance(sure, int | float) or not 0 < sure <= 1:
+        raise ValueError("OCR manifest: ensemble.sure_above must be a probability in (0, 1], "
+                         f"got {sure!r}")
+    if not isinstance(agree, bool):
+        raise ValueError(f"OCR manifest: ensemble.agree must be true or false, got {agree!r}")
+    if list(names) not in lists.values():
+        return Cascade(len(names))
+    return Cascade(k, float(sure), agree)
+
+
 class PlateReader:
     """The OCR model(s) behind the runtime wrapper; `read(crop)` on a rectified grayscale crop.
 
     `model` is one file or a sequence of files read as an ensemble (all must share the manifest,
     the input size and the output's columns x classes); the manifest is the one beside the
-    first file unless given."""
+    first file unless given. When the files are the manifest's ensemble for a variant, its
+    cascade settings decide how many members read each crop (`cascade`, `cascade_of`);
+    `reads`, `member_runs`, `last_members` and `mean_members` count what they cost."""
 
     def __init__(
         self,
@@ -228,15 +313,20 @@ class PlateReader:
         manifest: Path | None = None,
         top_n: int = 5,
     ):
-        from inference.runtime import Model
+        from inference.runtime import Model, load_manifest
 
         paths = [_resolve(p) for p in ([model] if isinstance(model, str | Path) else model)]
         if not paths:
             raise ValueError("PlateReader needs at least one OCR model")
         if manifest is None:  # the manifest beside the files (the shipped one by default)
             manifest = paths[0].parent / MANIFEST.name
+        manifest = load_manifest(manifest)
+        self.cascade = cascade_of(manifest, [p.name for p in paths])
         self._models = [Model(p, manifest, num_threads=num_threads) for p in paths]
         self.top_n = top_n
+        self.reads = 0  # reads so far, and the members they ran (cascade cost: mean_members)
+        self.member_runs = 0
+        self.last_members = 0
         for m in self._models:
             shape = m.input_spec.shape
             if shape[1:3] != (OCR_SIZE[1], OCR_SIZE[0]):
@@ -247,11 +337,14 @@ class PlateReader:
             raise ValueError(f"OCR models must all output (columns, {len(SYMBOLS)}) "
                              f"probabilities, got {sorted(outputs)}")
 
-    def member_probs(self, crop: np.ndarray) -> list[np.ndarray]:
-        """Column probabilities (columns, classes) of each model for one (48, 144) uint8 crop."""
+    def _input(self, crop: np.ndarray) -> np.ndarray:
         if crop.shape != (OCR_SIZE[1], OCR_SIZE[0]):
             raise ValueError(f"crop must be {OCR_SIZE[1]}x{OCR_SIZE[0]} gray, got {crop.shape}")
-        x = normalise_contrast(crop)[None, :, :, None].astype(np.float32)
+        return normalise_contrast(crop)[None, :, :, None].astype(np.float32)
+
+    def member_probs(self, crop: np.ndarray) -> list[np.ndarray]:
+        """Column probabilities (columns, classes) of each model for one (48, 144) uint8 crop."""
+        x = self._input(crop)
         return [m.run(x)[0][0] for m in self._models]
 
     def probs(self, crop: np.ndarray) -> np.ndarray:
@@ -259,8 +352,20 @@ class PlateReader:
         return self.member_probs(crop)[0]
 
     def read(self, crop: np.ndarray) -> OcrResult:
-        probs = self.member_probs(crop)
-        return decode(probs[0], self.top_n) if len(probs) == 1 else combine(probs, self.top_n)
+        """The members' combined reading; each member runs only when the cascade asks for it."""
+        x = self._input(crop)
+        beam = ENSEMBLE_BEAM if len(self._models) > 1 else self.top_n
+        members = ((p, decode(p, beam)) for p in (m.run(x)[0][0] for m in self._models))
+        result, used = read_members(members, self.cascade, self.top_n)
+        self.reads += 1
+        self.member_runs += used
+        self.last_members = used
+        return result
+
+    @property
+    def mean_members(self) -> float:
+        """Members run per read so far (0.0 before the first read)."""
+        return self.member_runs / self.reads if self.reads else 0.0
 
     @property
     def models(self) -> tuple[str, ...]:

@@ -29,3 +29,22 @@ def test_a_listed_image_that_is_missing_is_a_clear_error(tmp_path):
     labels = {"plates": [{"image": "gone.jpg", "plate": 0, "box": [1, 2, 3, 4], "text": "X1"}]}
     with pytest.raises(FileNotFoundError, match="gone.jpg"):
         write_folder(labels, tmp_path, tmp_path / "out")
+
+
+def test_countries_keep_only_those_plates_text_and_images(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("uk.jpg", "pk.jpg", "mixed.jpg"):
+        (images / name).write_bytes(b"not decoded here")
+    labels = {"plates": [
+        {"image": "uk.jpg", "plate": 0, "box": [1, 2, 30, 8], "text": "SA54SGO", "country": "GB"},
+        {"image": "pk.jpg", "plate": 0, "box": [1, 2, 30, 8], "text": "AHG760", "country": "PK"},
+        {"image": "mixed.jpg", "plate": 0, "box": [1, 2, 30, 8], "text": "ERBKK911",
+         "country": "DE"},
+        {"image": "mixed.jpg", "plate": 1, "box": [50, 2, 30, 8], "text": "BY721",
+         "country": "PK"}]}
+    out = tmp_path / "out"
+    assert write_folder(labels, images, out, frozenset({"GB", "DE"})) == 2
+    items = {i.path.name: [(p.text, p.box[0]) for p in i.plates] for i in load_dataset(out)}
+    # the other country's plate stays a labelled box (a detection there is no false positive)
+    assert items == {"uk.jpg": [("SA54SGO", 1)], "mixed.jpg": [("ERBKK911", 1), (None, 50)]}

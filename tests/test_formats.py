@@ -102,3 +102,13 @@ def test_pattern_does_not_change_the_length_the_model_read():
     cands = rank([("IR0NY", 0.4), ("IRQ0NY", 0.2)], "us", None)
     assert cands[0].text == "IR0NY"
     assert "IRQ0NY" in [c.text for c in cands]
+
+
+def test_lookalike_pairs_yield_to_the_pattern_even_when_the_model_is_sure():
+    # UK's O and 0 are drawn alike: a confident 0 in a letter slot becomes O (raw kept) ...
+    cands = rank([("SA54SG0", 0.9)], "eu", slot_probs("SA54SG0", sure=0.99))
+    assert cands[0].text == "SA54SGO" and cands[0].region.startswith("EU-")
+    assert "SA54SG0" in [c.text for c in cands]
+    assert rank([("B31IALY", 0.9)], "eu", slot_probs("B31IALY", sure=0.99))[0].text == "B311ALY"
+    # ... but a confident character of an ordinary confusion group is not overturned
+    assert rank([("SA54SG5", 0.9)], "eu", slot_probs("SA54SG5", sure=0.99))[0].text == "SA54SG5"

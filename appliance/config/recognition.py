@@ -13,9 +13,10 @@ class RecognitionConfig(Section):
         description="Detector model file name in inference/models (or an absolute path).",
     )
     ocr_model: str | list[str] = Field(
-        ["ocr_int8.tflite", "ocr3_int8.tflite"],
+        ["ocr3_int8.tflite", "ocr4_int8.tflite", "ocr_int8.tflite", "ocr6_int8.tflite"],
         description="OCR model file name in inference/models (or an absolute path); a list is "
-        "read as an ensemble (the shipped default: two int8 models, docs/ocr.md).",
+        "read as an ensemble (the shipped default: four int8 models read as a cascade, the "
+        "last two only for unsure plates, docs/ocr.md).",
     )
     num_threads: int = Field(
         2,
@@ -25,8 +26,9 @@ class RecognitionConfig(Section):
     )
     min_detection_score: float | None = Field(
         None, ge=0, le=1,
-        description="Detections below this score are ignored; unset = the operating point "
-        "recorded with the detector model (its manifest's default_threshold).",
+        description="Detections below this score are ignored, one tier; unset = the operating "
+        "point recorded with the detector model (its manifest's two-tier confirmation, or its "
+        "default_threshold).",
     )
     region: Literal["us", "eu", "br", "auto"] = Field(
         "us", description="Plate format family used to rank candidates."

@@ -1,14 +1,17 @@
 """Package several `alpr train ocr` runs as one OCR ensemble the unit reads with.
 
     python -m inference.training.ocr_ensemble --out inference/models --data ../shared/data \\
-        --member /tmp/ocr_run2:ocr --member /tmp/ocr_run3:ocr3
+        --member /tmp/ocr_run2:ocr --member /tmp/ocr_run3:ocr3 [--min-members 2 --sure-above 0.9]
 
 Each member is a training output folder (`ocr_int8.tflite`, `ocr_float.tflite`,
 `ocr.manifest.json`, checked against its sha256) and a file prefix. The files are copied as
 `<prefix>_int8.tflite` / `<prefix>_float.tflite` and one `ocr.manifest.json` is written: every
 file's entry, each member's own training record and metrics under `members`, and under
 `ensemble` the file lists per variant with the ensemble's metrics on the same held-out sets
-`alpr train ocr` reports (see inference.ocr for how members are combined).
+`alpr train ocr` reports (see inference.ocr for how members are combined). With
+`--min-members K --sure-above P [--agree]` the ensemble is read as a cascade: members in the
+order given, stopping after K once the combined reading's probability is >= P (the settings go
+in the manifest's `ensemble` block; the metrics then also give the mean members per plate).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 import time
 from pathlib import Path
 
-from inference.ocr import ENSEMBLE_FLOOR, PlateReader
+from inference.ocr import ENSEMBLE_FLOOR, PlateReader, cascade_of
 from inference.runtime import load_manifest, verify_file
 from inference.training import ocr_train
 
@@ -39,10 +42,11 @@ def member_arg(spec: str) -> tuple[Path, str]:
 
 
 def package(members: list[tuple[Path, str]], out: Path, data_root: Path | None,
-            smoke: bool = False) -> dict:
+            smoke: bool = False, cascade: dict | None = None) -> dict:
     """Copy the members' files into `out`, evaluate the ensemble, write the manifest.
-    (`smoke`: a handful of synthetic validation plates, for the tests.)"""
-    manifest = stage(members, out)
+    (`smoke`: a handful of synthetic validation plates, for the tests; `cascade`: the manifest's
+    cascade settings, `min_members`, `sure_above`, optional `agree`.)"""
+    manifest = stage(members, out, cascade)
     manifest["ensemble"]["metrics"] = evaluate(manifest, out, data_root, smoke)
     tmp = out / ".ocr.manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -50,11 +54,14 @@ def package(members: list[tuple[Path, str]], out: Path, data_root: Path | None,
     return manifest
 
 
-def stage(members: list[tuple[Path, str]], out: Path) -> dict:
+def stage(members: list[tuple[Path, str]], out: Path, cascade: dict | None = None) -> dict:
     """Copy the members' files into `out` under their prefixes (each checked against its run's
     manifest first) and return the ensemble's manifest (not written, no metrics yet)."""
     if len({p for _, p in members}) != len(members):
         raise ValueError("member prefixes must differ")
+    settings = {k: v for k, v in (cascade or {}).items() if v is not None}
+    lists = {kind: [f"{p}_{kind}.tflite" for _, p in members] for kind in VARIANTS}
+    cascade_of({"ensemble": {**lists, **settings}}, lists["int8"])  # bad settings: write nothing
     sources = []
     for folder, prefix in members:  # verify everything before anything is written
         man = load_manifest(folder / "ocr.manifest.json")
@@ -69,8 +76,7 @@ def stage(members: list[tuple[Path, str]], out: Path) -> dict:
     manifest = {"family": "ocr", "version": time.strftime("%Y%m%d", time.gmtime()),
                 **{k: first[k] for k in SHARED_KEYS if k in first},
                 "files": {}, "members": {},
-                "ensemble": {kind: [f"{p}_{kind}.tflite" for p, *_ in sources]
-                             for kind in VARIANTS}}
+                "ensemble": {**lists, **settings}}
     manifest["ensemble"]["combine"] = (
         f"geometric mean of each member's string probability (floor {ENSEMBLE_FLOOR}), "
         "characters' distributions averaged over force-aligned columns")
@@ -103,10 +109,18 @@ def evaluate(manifest: dict, folder: Path, data_root: Path | None, smoke: bool =
     metrics = {}
     for kind in VARIANTS:
         reader = PlateReader([folder / n for n in manifest["ensemble"][kind]], manifest=manifest)
-        metrics[kind] = {name: ocr_train.evaluate(reader.read, items)
-                         for name, items in sets.items()}
+        metrics[kind] = {name: evaluate_reader(reader, items) for name, items in sets.items()}
         reader.close()
     return metrics
+
+
+def evaluate_reader(reader: PlateReader, items: list) -> dict:
+    """`ocr_train.evaluate` of one reader, plus the members it ran per plate when a cascade."""
+    reads, runs = reader.reads, reader.member_runs
+    figs = ocr_train.evaluate(reader.read, items)
+    if reader.cascade.min_members < len(reader.models) and items:
+        figs["mean_members"] = round((reader.member_runs - runs) / (reader.reads - reads), 3)
+    return figs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,10 +131,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="folder for the files and manifest")
     ap.add_argument("--data", type=Path, default=None,
                     help="folder holding crops/ and scenes/ (held-out sets; default: synthetic)")
+    ap.add_argument("--min-members", type=int, default=None, metavar="K",
+                    help="cascade: always read with the first K members (default: all, always)")
+    ap.add_argument("--sure-above", type=float, default=None, metavar="P",
+                    help="cascade: stop adding members once the combined reading's "
+                    "probability is >= P")
+    ap.add_argument("--agree", action="store_true", default=None,
+                    help="cascade: stop only when every member read so far read that string")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cascade = {"min_members": args.min_members, "sure_above": args.sure_above,
+               "agree": args.agree}
     try:
-        manifest = package(args.member, args.out, args.data)
+        manifest = package(args.member, args.out, args.data, cascade=cascade)
     except (OSError, ValueError) as exc:  # ModelIntegrityError is a ValueError
         raise SystemExit(f"ocr_ensemble: {exc}") from exc
     print(json.dumps(manifest["ensemble"]["metrics"]))

@@ -22,11 +22,18 @@ from collections import defaultdict
 from pathlib import Path
 
 
-def write_folder(labels: dict, images: Path, out: Path) -> int:
-    """Write the folder; returns the number of images."""
+def write_folder(labels: dict, images: Path, out: Path,
+                 countries: frozenset[str] | None = None) -> int:
+    """Write the folder; returns the number of images. With `countries`, only images with a
+    plate of those countries, and only those plates' text (the others stay labelled boxes)."""
     by_image: dict[str, list[dict]] = defaultdict(list)
     for rec in labels["plates"]:
+        if countries is not None and rec.get("country") not in countries:
+            rec = {**rec, "text": None}
         by_image[rec["image"]].append(rec)
+    if countries is not None:
+        by_image = defaultdict(list, {k: v for k, v in by_image.items()
+                                      if any(p["text"] for p in v)})
     out.mkdir(parents=True, exist_ok=True)
     for name, plates in sorted(by_image.items()):
         src = (images / name).resolve()
@@ -48,10 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--labels", type=Path, required=True, help="transcription JSON")
     ap.add_argument("--out", type=Path, required=True, help="folder to write (OpenALPR format)")
+    ap.add_argument("--countries", default=None,
+                    help="comma-separated country codes (the transcription's `country`): only "
+                    "those plates are read; e.g. GB,DE,FR,ES,IE,UA for the European ones")
     args = ap.parse_args(argv)
+    countries = frozenset(args.countries.split(",")) if args.countries else None
     try:
         labels = json.loads(args.labels.read_text())
-        n = write_folder(labels, args.data / "scenes" / "images", args.out)
+        n = write_folder(labels, args.data / "scenes" / "images", args.out, countries)
     except (OSError, ValueError, KeyError) as exc:
         print(f"transcribed: {exc}", file=sys.stderr)
         return 2
