@@ -99,7 +99,7 @@ EU_PATTERNS: dict[str, tuple[str, ...]] = {
     "EU-NL": ("LLDDDL", "DDLLLD", "DLLLDD", "LDDDLL", "LLLDDL", "DLLDDD", "LLDDLL", "DDLLDD",
               "DDDDLL", "LLDDDD"),
     "EU-PL": ("LLDDDDD", "LLLDDDD", "LLLDDLL"),
-    "EU-RO": ("LDDLLL", "LDDDLLL", "LLDDLLL"),
+    "EU-RO": ("LDDLLL", "LDDDLLL", "LLDDLLL", "LDDDDDD", "LLDDDDDD"),  # + provisional plates
     "EU-UK": ("LLDDLLL",),
     "EU-BE": ("DLLLDDD",),
     "EU-PT": ("LLDDLL", "DDLLDD"),

@@ -112,3 +112,11 @@ def test_lookalike_pairs_yield_to_the_pattern_even_when_the_model_is_sure():
     assert rank([("B31IALY", 0.9)], "eu", slot_probs("B31IALY", sure=0.99))[0].text == "B311ALY"
     # ... but a confident character of an ordinary confusion group is not overturned
     assert rank([("SA54SG5", 0.9)], "eu", slot_probs("SA54SG5", sure=0.99))[0].text == "SA54SG5"
+
+
+def test_romanian_provisional_plates_fit_and_keep_their_digits():
+    # County + six digits from 0 (B089414 in the transcribed training frames): read right, the
+    # look-alike costs must not turn the 0/1 into O/I to reach another country's pattern.
+    assert matching_region("B089414", "eu") == "EU-RO"
+    assert matching_region("SB014882", "eu") == "EU-RO"
+    assert rank([("SB014882", 0.6)], "eu", slot_probs("SB014882", sure=0.95))[0].text == "SB014882"
