@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.training.detector_threshold import _row
+from inference.training.detector_threshold import figures
 
 PROPOSE = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45)  # propose == confirm: one threshold
 CONFIRM = (0.45, 0.5, 0.55, 0.6)
@@ -66,7 +66,7 @@ def sweep(found, grid=None) -> list[dict]:
                              np.float32).reshape(-1, 4)
             assigned, fp = match(boxes, gt, 0.3)
             detected, fps = detected + int(np.count_nonzero(assigned >= 0)), fps + fp
-        row = _row(c, detected, fps, n_plates, len(found))
+        row = figures(c, detected, fps, n_plates, len(found))
         row.pop("threshold")
         rows.append({"propose": p, "confirm": c, "min_chars": m, **row})
     return rows
@@ -104,12 +104,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.record:
         path = det.model.path.parent / MANIFEST.name
         manifest = json.loads(path.read_text())
-        figures = ("recall", "fp_per_image", "f2")
+        keys = ("recall", "fp_per_image", "f2")
         row = next(r for r in rows if all(r[k] == v for k, v in chosen.items()))
         single = [r for r in rows if r["propose"] == r["confirm"] == baseline]
         manifest["confirmation"] = {
-            **chosen, "training_split": {k: row[k] for k in figures},
-            "single_threshold_training_split": {k: single[0][k] for k in figures}
+            **chosen, "training_split": {k: row[k] for k in keys},
+            "single_threshold_training_split": {k: single[0][k] for k in keys}
             if single else None,
             "chosen_by": "python -m inference.training.detector_confirm (training split, best "
                          "F2, shipped OCR, region auto)"}
