@@ -41,11 +41,12 @@ def sweep(items, detector, grid=GRID) -> list[dict]:
             boxes = np.array([d.box for d in dets if d.score >= t], np.float32).reshape(-1, 4)
             assigned, fp = match(boxes, gt, 0.3)
             counts[i] += (int(np.count_nonzero(assigned >= 0)), fp)
-    return [figures(t, int(d), int(fp), n_plates, len(items)) for t, (d, fp) in zip(grid, counts,
-                                                                               strict=True)]
+    return [figures(t, int(d), int(fp), n_plates, len(items))
+            for t, (d, fp) in zip(grid, counts, strict=True)]
 
 
 def figures(t: float, detected: int, fp: int, plates: int, images: int) -> dict:
+    """Recall, false positives per image and F2 of one operating point."""
     recall = detected / max(plates, 1)
     precision = detected / max(detected + fp, 1)
     f2 = 5 * precision * recall / max(4 * precision + recall, 1e-9)
