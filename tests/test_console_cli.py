@@ -158,3 +158,35 @@ def test_console_service_serves_the_units_health(tmp_path):
         service.stop()
         accounts.close()
         store.close()
+
+
+def test_a_console_that_cannot_listen_is_a_warning_not_the_units_end(tmp_path):
+    from console_support import make_config, open_store
+
+    from webadmin.service import ConsoleService
+
+    class Unit:
+        warnings: list[str]
+
+        def __init__(self):
+            self.warnings = []
+
+        def health(self):
+            return {}
+
+    config = make_config(tmp_path)
+    store, accounts = open_store(tmp_path), AccountStore.open(tmp_path / "accounts.db")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))  # the console's default host
+    taken.listen()
+    port = taken.getsockname()[1]
+    service, unit = ConsoleService(config, store=store, accounts=accounts, port=port), Unit()
+    try:
+        service.start(unit)  # does not raise: the unit goes on reading plates
+        assert service.health() == {"listening": False, "error": service.error}
+        assert f"port {port}" in service.error and unit.warnings == [service.error]
+        service.stop()  # nothing to stop: safe
+    finally:
+        taken.close()
+        accounts.close()
+        store.close()

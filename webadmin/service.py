@@ -4,6 +4,9 @@
 closes it. The unit provides `health() -> dict`; when it also offers `live_frame() ->
 LiveFrame | None` and `camera_control` (get/apply), the live view and settings use them,
 otherwise the live view answers 503 and settings are held in memory (logged as such).
+
+A console that cannot listen (its port taken, no permission) is an error in the log, the
+unit's warnings and its health (`console`), not the unit's end: plate reading goes on.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 
 class ConsoleService:
+    name = "console"  # its entry in the unit's health
+
     def __init__(self, config, *, store, accounts, hotlist_status=None, evidence_signer=None,
                  port: int | None = None, mounts=()):
         self.config, self.store, self.accounts = config, store, accounts
@@ -25,6 +30,7 @@ class ConsoleService:
         self.hotlist_status = hotlist_status or (lambda: {"status": "no hotlist service"})
         self.evidence_signer, self.port = evidence_signer, port
         self._thread: ConsoleThread | None = None
+        self.error: str | None = None  # why the console is not listening
 
     def start(self, unit) -> None:
         if not self.config.console.enabled:
@@ -42,8 +48,22 @@ class ConsoleService:
                          evidence_signer=self.evidence_signer)
         for mount in self.mounts:
             mount(app)
-        self._thread = ConsoleThread(app, self.config, port=self.port)
-        self._thread.start()
+        thread = ConsoleThread(app, self.config, port=self.port)
+        try:
+            thread.start()
+        except OSError as exc:
+            port = self.port or self.config.console.port
+            self.error = f"console not listening on port {port}: {exc.strerror or exc}"
+            logger.error("%s; the unit goes on reading plates (free the port or set "
+                         "[console].port, then restart)", self.error)
+            warnings = getattr(unit, "warnings", None)
+            if isinstance(warnings, list):
+                warnings.append(self.error)
+            return
+        self._thread = thread
+
+    def health(self) -> dict:
+        return {"listening": self._thread is not None, "error": self.error}
 
     def stop(self) -> None:
         if self._thread is not None:
