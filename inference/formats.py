@@ -300,14 +300,17 @@ def rank(
     return [Candidate(s.text, float(min(1.0, math.exp(s.logp))), s.region) for _, s in ordered]
 
 
-def random_text(rng: np.random.Generator, region_code: str) -> str:
-    """A random plate string fitting one of `region_code`'s patterns (used by the renderer)."""
+def random_text(rng: np.random.Generator, region_code: str, letters: str | None = None) -> str:
+    """A random plate string fitting one of `region_code`'s patterns (used by the renderer).
+    `letters`: the letters a serial draws from, uniformly (default: I, O, Q rarely)."""
     pats = patterns_for(region_code)[region_code]
     pat = pats[int(rng.integers(len(pats)))] if rng.random() < 0.5 else pats[0]
     out = []
     for sym in pat:
         pool = "ABCDEFGHJKLMNPRSTUVWXYZ" if sym == "L" else "0123456789" if sym == "D" else ALPHABET
-        if sym == "L" and rng.random() < 0.08:
+        if sym == "L" and letters is not None:
+            pool = letters
+        elif sym == "L" and rng.random() < 0.08:
             pool = "IOQ"  # rarely used in serials, but must be readable
         out.append(pool[int(rng.integers(len(pool)))])
     return "".join(out)

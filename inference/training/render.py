@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from inference.formats import EU_PATTERNS, US_PATTERNS, random_text
 from inference.training import ocr_effects as fx
+from inference.training.fonts import available, font_path
+from inference.training.fonts import font as _font
 from inference.training.render_eu import (
     NATIONAL_TEXT_SHARE,
     NATURAL_FONTS,
@@ -28,7 +30,6 @@ from inference.training.render_eu import (
 
 logger = logging.getLogger(__name__)
 
-_FONT_ROOTS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 # Plate characters: condensed gothic / DIN-like sans faces (Debian fonts-* packages).
 MAIN_FONTS = (
     "NimbusSansNarrow-Bold.otf",
@@ -173,31 +174,6 @@ class RenderedPlate:
     corners: np.ndarray  # (4, 2) float32: TL, TR, BR, BL of the plate in `image`
     region: str  # pattern family used for the text, e.g. "US-CA", "EU-DE", "BR"
     look: str  # "day" | "ir"
-
-
-@functools.cache
-def font_path(name: str) -> Path | None:
-    for root in _FONT_ROOTS:
-        hits = sorted(root.rglob(name)) if root.is_dir() else []
-        if hits:
-            return hits[0]
-    return None
-
-
-@functools.cache
-def available(names: tuple[str, ...]) -> tuple[Path, ...]:
-    found = tuple(p for p in (font_path(n) for n in names) if p is not None)
-    if not found:
-        raise FileNotFoundError(
-            f"none of the plate fonts {names[:3]}... is installed; install "
-            "fonts-dejavu-core fonts-liberation2 fonts-urw-base35"
-        )
-    return found
-
-
-@functools.lru_cache(maxsize=256)
-def _font(path: Path, px: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(path), max(6, px))
 
 
 def _pick(rng: np.random.Generator, seq):

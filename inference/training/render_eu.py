@@ -15,9 +15,10 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from inference.formats import patterns_for
+from inference.formats import random_text
+from inference.training.fonts import font as _font
 
 logger = logging.getLogger(__name__)
 
@@ -66,15 +67,7 @@ def eu_text(rng: np.random.Generator, code: str) -> str:
     real frequency where the country uses them; Romanian county codes)."""
     if code == "EU-RO":
         return _romanian(rng)
-    pats = patterns_for(code)[code]
-    pat = pats[int(rng.integers(len(pats)))] if rng.random() < 0.5 else pats[0]
-    letters = "".join(c for c in _LETTERS if c not in _EXCLUDED.get(code, "Q"))
-    return "".join(_pick(rng, letters if s == "L" else _DIGITS) for s in pat)
-
-
-@functools.lru_cache(maxsize=128)
-def _font(path: Path, px: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(path), max(6, px))
+    return random_text(rng, code, "".join(c for c in _LETTERS if c not in _EXCLUDED.get(code, "Q")))
 
 
 @functools.lru_cache(maxsize=16)
