@@ -45,7 +45,7 @@ CONFUSION_GROUPS: tuple[frozenset[str], ...] = (
 # Pairs that many plate fonts draw (nearly) alike: the UK's and Germany's O and 0, DIN's I
 # and 1. The crop holds little evidence between them, so the model's preference is mostly its
 # training prior; a substitution inside one of these pairs costs at most LOOKALIKE_COST, and a
-# pattern match (PATTERN_BONUS) outweighs it.
+# pattern match (PATTERN_BONUS) outweighs one and, on a tie, two of them.
 LOOKALIKES: tuple[frozenset[str], ...] = (frozenset("0O"), frozenset("1I"))
 LOOKALIKE_COST = math.log(2.0)
 
@@ -296,7 +296,10 @@ def rank(
             fixed = _fit(slots, pat)
             if fixed and fixed[0] != text:
                 add(fixed[0], logp - fixed[1], code)
-    ordered = sorted(scored.values(), key=lambda kv: -kv[0])[:top_n]
+    # Equal scores (two look-alike substitutions cost exactly the bonus) go to the reading
+    # that fits a pattern: UK NGIOFRP -> NG10FRP.
+    ordered = sorted(scored.values(),
+                     key=lambda kv: (-round(kv[0], 9), kv[1].region is None))[:top_n]
     return [Candidate(s.text, float(min(1.0, math.exp(s.logp))), s.region) for _, s in ordered]
 
 

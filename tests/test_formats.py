@@ -114,6 +114,14 @@ def test_lookalike_pairs_yield_to_the_pattern_even_when_the_model_is_sure():
     assert rank([("SA54SG5", 0.9)], "eu", slot_probs("SA54SG5", sure=0.99))[0].text == "SA54SG5"
 
 
+def test_two_lookalikes_still_yield_to_the_pattern_but_three_do_not():
+    # UK NG10FRP read NGIOFRP with sure I and O (a photo in the open-lpr training images):
+    # two look-alike substitutions must not tie with the pattern (a tie keeps the raw read).
+    assert rank([("NGIOFRP", 0.9)], "eu", slot_probs("NGIOFRP", sure=0.99))[0].text == "NG10FRP"
+    # three are more than a pattern is worth: the raw reading stays first
+    assert rank([("NGIOFR0", 0.9)], "eu", slot_probs("NGIOFR0", sure=0.99))[0].text == "NGIOFR0"
+
+
 def test_romanian_provisional_plates_fit_and_keep_their_digits():
     # County + six digits from 0 (B089414 in the transcribed training frames): read right, the
     # look-alike costs must not turn the 0/1 into O/I to reach another country's pattern.
