@@ -42,12 +42,15 @@ CONFUSION_GROUPS: tuple[frozenset[str], ...] = (
     frozenset("UV"),
 )
 
-# Pairs that many plate fonts draw (nearly) alike: the UK's and Germany's O and 0, DIN's I
-# and 1. The crop holds little evidence between them, so the model's preference is mostly its
-# training prior; a substitution inside one of these pairs costs at most LOOKALIKE_COST, and a
-# pattern match (PATTERN_BONUS) outweighs one and, on a tie, two of them.
+# Pairs that European plate fonts draw (nearly) alike: the UK's and Germany's O and 0, DIN's
+# I and 1. The crop holds little evidence between them, so the model's preference is mostly
+# its training prior; for a European pattern a substitution inside one of these pairs costs at
+# most LOOKALIKE_COST, and a pattern match (PATTERN_BONUS) outweighs one and, on a tie, two of
+# them. US fonts draw them apart (a sure 0 in a US plate is a 0: `N0G0DS`, `1A2E468`), so US
+# and Brazilian patterns pay the model's own cost.
 LOOKALIKES: tuple[frozenset[str], ...] = (frozenset("0O"), frozenset("1I"))
 LOOKALIKE_COST = math.log(2.0)
+LOOKALIKE_FAMILY = "EU-"  # region codes whose fonts draw the look-alike pairs alike
 
 # Region code -> patterns, most common first. US: California first, then other states' current
 # and older serial formats. EU: national formats without separators.
@@ -158,14 +161,19 @@ def matches(text: str, pattern: str) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def _by_length(region: str) -> dict[int, tuple[tuple[str, str], ...]]:
-    """length -> ((pattern, code), ...): each distinct pattern once, with the first region code
-    (in table order) that has it; ranking tries every pattern for every alternative, so the
-    duplicates across states and countries would only cost time."""
-    out: dict[int, dict[str, str]] = {}
+    """length -> ((pattern, code), ...): each distinct pattern once per look-alike rule (see
+    LOOKALIKE_FAMILY), with the first region code (in table order) that has it; ranking tries
+    every pattern for every alternative, so the duplicates across states and countries would
+    only cost time."""
+    out: dict[int, dict[tuple[str, bool], str]] = {}
     for code, pats in patterns_for(region).items():
         for pat in pats:
-            out.setdefault(len(pat), {}).setdefault(pat, code)
-    return {n: tuple(d.items()) for n, d in out.items()}
+            out.setdefault(len(pat), {}).setdefault((pat, _lookalike(code)), code)
+    return {n: tuple((pat, code) for (pat, _), code in d.items()) for n, d in out.items()}
+
+
+def _lookalike(code: str) -> bool:
+    return code.startswith(LOOKALIKE_FAMILY)
 
 
 def matching_region(text: str, region: str = "auto") -> str | None:
@@ -195,14 +203,17 @@ def _allowed(symbol: str) -> frozenset[str]:
 Slot = dict[str, tuple[str, float] | None]  # pattern symbol -> (character, cost) or unreachable
 
 
-def _cost(ch: str, new: str, row: np.ndarray) -> float:
-    """Log-probability lost by reading `new` where the model read `ch` (capped for look-alikes)."""
+def _cost(ch: str, new: str, row: np.ndarray, lookalike: bool) -> float:
+    """Log-probability lost by reading `new` where the model read `ch` (capped for look-alikes
+    when `lookalike`)."""
     cost = math.log(max(float(row[_INDEX[ch]]), 1e-9)) - math.log(max(float(row[_INDEX[new]]),
                                                                        1e-9))
-    return min(cost, LOOKALIKE_COST) if frozenset((ch, new)) in LOOKALIKES else cost
+    if lookalike and frozenset((ch, new)) in LOOKALIKES:
+        return min(cost, LOOKALIKE_COST)
+    return cost
 
 
-def _slot(ch: str, row: np.ndarray | None) -> Slot:
+def _slot(ch: str, row: np.ndarray | None, lookalike: bool) -> Slot:
     """What one read character becomes under each pattern symbol, at what log-prob cost."""
     out: Slot = {"A": (ch, 0.0)}
     for sym in ("L", "D"):
@@ -214,14 +225,15 @@ def _slot(ch: str, row: np.ndarray | None) -> Slot:
         if not options:
             out[sym] = None
         elif row is not None:
-            out[sym] = min(((c, _cost(ch, c, row)) for c in options), key=lambda o: o[1])
+            out[sym] = min(((c, _cost(ch, c, row, lookalike)) for c in options),
+                           key=lambda o: o[1])
         else:
             out[sym] = (options[0], 2.0)
     return out
 
 
-def _slots(text: str, probs: np.ndarray | None) -> list[Slot]:
-    return [_slot(ch, probs[i] if probs is not None and i < len(probs) else None)
+def _slots(text: str, probs: np.ndarray | None, lookalike: bool = False) -> list[Slot]:
+    return [_slot(ch, probs[i] if probs is not None and i < len(probs) else None, lookalike)
             for i, ch in enumerate(text)]
 
 
@@ -291,9 +303,11 @@ def rank(
             continue
         logp = math.log(max(p, 1e-12))
         add(text, logp, matching_region(text, region))
-        slots = _slots(text, probs if probs is not None and len(probs) == len(text) else None)
-        for pat, code in _by_length(region).get(len(text), ()):
-            fixed = _fit(slots, pat)
+        rows = probs if probs is not None and len(probs) == len(text) else None
+        pats = _by_length(region).get(len(text), ())
+        slots = {rule: _slots(text, rows, rule) for rule in {_lookalike(c) for _, c in pats}}
+        for pat, code in pats:
+            fixed = _fit(slots[_lookalike(code)], pat)
             if fixed and fixed[0] != text:
                 add(fixed[0], logp - fixed[1], code)
     # Equal scores (two look-alike substitutions cost exactly the bonus) go to the reading

@@ -114,6 +114,15 @@ def test_lookalike_pairs_yield_to_the_pattern_even_when_the_model_is_sure():
     assert rank([("SA54SG5", 0.9)], "eu", slot_probs("SA54SG5", sure=0.99))[0].text == "SA54SG5"
 
 
+def test_lookalike_costs_are_european_only():
+    # US fonts draw 0/O and 1/I apart: a sure reading of a US vanity or serial stays as read
+    # (held-out US crops N0G0DS, 1A2E468, 20FY20, 976BB0 were rewritten before) ...
+    for text in ("N0G0DS", "1A2E468", "20FY20", "976BB0"):
+        assert rank([(text, 0.87)], "us", slot_probs(text, sure=0.99))[0].text == text
+    # ... while the same confident 0 in a European letter slot still yields to the pattern.
+    assert rank([("SA54SG0", 0.9)], "auto", slot_probs("SA54SG0", sure=0.99))[0].text == "SA54SGO"
+
+
 def test_two_lookalikes_still_yield_to_the_pattern_but_three_do_not():
     # UK NG10FRP read NGIOFRP with sure I and O (a photo in the open-lpr training images):
     # two look-alike substitutions must not tie with the pattern (a tie keeps the raw read).
