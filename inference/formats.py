@@ -47,10 +47,13 @@ CONFUSION_GROUPS: tuple[frozenset[str], ...] = (
 # its training prior; for a European pattern a substitution inside one of these pairs costs at
 # most LOOKALIKE_COST, and a pattern match (PATTERN_BONUS) outweighs one and, on a tie, two of
 # them. US fonts draw them apart (a sure 0 in a US plate is a 0: `N0G0DS`, `1A2E468`), so US
-# and Brazilian patterns pay the model's own cost.
+# and Brazilian patterns pay the model's own cost; so do Germany (FE-Schrift draws 0/O and 1/I
+# apart on purpose), the Netherlands (no vowels on plates) and Austria, whose many shapes
+# would otherwise take almost any reading with a 0 or 1 in it.
 LOOKALIKES: tuple[frozenset[str], ...] = (frozenset("0O"), frozenset("1I"))
 LOOKALIKE_COST = math.log(2.0)
-LOOKALIKE_FAMILY = "EU-"  # region codes whose fonts draw the look-alike pairs alike
+LOOKALIKE_FAMILY = "EU-"  # region codes whose fonts draw the look-alike pairs alike ...
+LOOKALIKE_EXCEPT = frozenset({"EU-DE", "EU-NL", "EU-AT"})  # ... except these
 
 # Region code -> patterns, most common first. US: California first, then other states' current
 # and older serial formats. EU: national formats without separators.
@@ -173,7 +176,7 @@ def _by_length(region: str) -> dict[int, tuple[tuple[str, str], ...]]:
 
 
 def _lookalike(code: str) -> bool:
-    return code.startswith(LOOKALIKE_FAMILY)
+    return code.startswith(LOOKALIKE_FAMILY) and code not in LOOKALIKE_EXCEPT
 
 
 def matching_region(text: str, region: str = "auto") -> str | None:

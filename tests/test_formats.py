@@ -119,8 +119,12 @@ def test_lookalike_costs_are_european_only():
     # (held-out US crops N0G0DS, 1A2E468, 20FY20, 976BB0 were rewritten before) ...
     for text in ("N0G0DS", "1A2E468", "20FY20", "976BB0"):
         assert rank([(text, 0.87)], "us", slot_probs(text, sure=0.99))[0].text == text
-    # ... while the same confident 0 in a European letter slot still yields to the pattern.
+    # ... while the same confident 0 in a European letter slot still yields to the pattern,
     assert rank([("SA54SG0", 0.9)], "auto", slot_probs("SA54SG0", sure=0.99))[0].text == "SA54SGO"
+    # but not to the Netherlands' or Austria's many shapes (US 96381A is no Dutch 9638IA:
+    # Dutch plates have no vowels; 07532F no Austrian O7532F).
+    for text in ("96381A", "07532F"):
+        assert rank([(text, 0.87)], "eu", slot_probs(text, sure=0.99))[0].text == text
 
 
 def test_two_lookalikes_still_yield_to_the_pattern_but_three_do_not():
