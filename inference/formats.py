@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 DIGITS = frozenset("0123456789")
+# Spain's and the Netherlands' serials use no vowels (nor Q): pattern symbol C.
+CONSONANTS = LETTERS - frozenset("AEIOUQ")
+CLASSES = {"L": LETTERS, "D": DIGITS, "C": CONSONANTS}  # pattern symbol -> characters
 
 # Groups of characters an OCR confuses; a substitution stays inside one group.
 CONFUSION_GROUPS: tuple[frozenset[str], ...] = (
@@ -101,9 +104,9 @@ EU_PATTERNS: dict[str, tuple[str, ...]] = {
     "EU-DE": _german(),
     "EU-FR": ("LLDDDLL",),
     "EU-IT": ("LLDDDLL",),
-    "EU-ES": ("DDDDLLL",),
-    "EU-NL": ("LLDDDL", "DDLLLD", "DLLLDD", "LDDDLL", "LLLDDL", "DLLDDD", "LLDDLL", "DDLLDD",
-              "DDDDLL", "LLDDDD"),
+    "EU-ES": ("DDDDCCC",),
+    "EU-NL": ("CCDDDC", "DDCCCD", "DCCCDD", "CDDDCC", "CCCDDC", "DCCDDD", "CCDDCC", "DDCCDD",
+              "DDDDCC", "CCDDDD"),
     "EU-PL": ("LLDDDDD", "LLLDDDD", "LLLDDLL"),
     "EU-RO": ("LDDLLL", "LDDDLLL", "LLDDLLL", "LDDDDDD", "LLDDDDDD"),  # + provisional plates
     "EU-UK": ("LLDDLLL",),
@@ -157,7 +160,7 @@ def matches(text: str, pattern: str) -> bool:
     if len(text) != len(pattern):
         return False
     for ch, p in zip(text, pattern, strict=True):
-        if (p == "L" and ch not in LETTERS) or (p == "D" and ch not in DIGITS):
+        if ch not in CLASSES[p]:
             return False
     return True
 
@@ -200,7 +203,7 @@ _INDEX = {c: i for i, c in enumerate(ALPHABET)}
 
 
 def _allowed(symbol: str) -> frozenset[str]:
-    return LETTERS if symbol == "L" else DIGITS if symbol == "D" else LETTERS | DIGITS
+    return CLASSES.get(symbol, LETTERS | DIGITS)
 
 
 Slot = dict[str, tuple[str, float] | None]  # pattern symbol -> (character, cost) or unreachable
@@ -219,7 +222,7 @@ def _cost(ch: str, new: str, row: np.ndarray, lookalike: bool) -> float:
 def _slot(ch: str, row: np.ndarray | None, lookalike: bool) -> Slot:
     """What one read character becomes under each pattern symbol, at what log-prob cost."""
     out: Slot = {"A": (ch, 0.0)}
-    for sym in ("L", "D"):
+    for sym in CLASSES:
         allowed = _allowed(sym)
         if ch in allowed:
             out[sym] = (ch, 0.0)
@@ -328,7 +331,9 @@ def random_text(rng: np.random.Generator, region_code: str, letters: str | None 
     out = []
     for sym in pat:
         pool = "ABCDEFGHJKLMNPRSTUVWXYZ" if sym == "L" else "0123456789" if sym == "D" else ALPHABET
-        if sym == "L" and letters is not None:
+        if sym == "C":
+            pool = "".join(sorted(CONSONANTS & set(letters or CONSONANTS) or CONSONANTS))
+        elif sym == "L" and letters is not None:
             pool = letters
         elif sym == "L" and rng.random() < 0.08:
             pool = "IOQ"  # rarely used in serials, but must be readable

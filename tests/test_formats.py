@@ -73,6 +73,21 @@ def test_eu_ranking_uses_eu_patterns():
     assert rank([("A8123CD", 0.5)], "eu", p)[0].text == "AB123CD"
 
 
+def test_spanish_and_dutch_serials_have_no_vowels():
+    assert matching_region("1234BCD", "EU-ES") == "EU-ES"
+    assert matching_region("1234BCA", "EU-ES") is None
+    assert matching_region("1234QRS", "EU-ES") is None
+    assert matching_region("GB123Z", "EU-NL") == "EU-NL"
+    assert matching_region("GO123Z", "EU-NL") is None
+    # a Bucharest plate read with 8 for B is no Spanish plate when its serial has a vowel
+    p = slot_probs("8276WOW", alt={0: ("B", 0.3)})
+    assert rank([("8276WOW", 0.6)], "eu", p)[0].text == "B276WOW"
+    rng = np.random.default_rng(5)
+    for code in ("EU-ES", "EU-NL"):
+        for _ in range(50):
+            assert not set(formats.random_text(rng, code)) & set("AEIOUQ")
+
+
 def test_top_n_and_confidence_bounds():
     raw = [("7ABC123", 0.6), ("7ABC12", 0.2), ("1ABC123", 0.1), ("7A8C123", 0.05)]
     cands = rank(raw, "auto", None, top_n=3)
