@@ -85,9 +85,9 @@ STAGE4 = {**STAGE3, "lr": 4e-4, "sample_stream": 4, "p_two_line": 0.15, "stage":
 # Stage 5 (`--stage 5`, `--resume` + `--hard-negatives` + `--extra-plates`): from the stage-4
 # weights with the labels completed by eye (docs/eval/scene_extra_plates.json): the unlabelled
 # plates of the training frames become positives, and the dash-cam candidates that are not
-# plates become hard negatives (mined by 1.3.0 with the same file). Stage-4 settings, a
-# shorter run (the time left in the session), a fresh sample stream.
-STAGE5 = {**STAGE4, "steps": 2500, "sample_stream": 5, "stage": 5}
+# plates become hard negatives (mined by 1.3.0 with the same file). Stage-4 settings, a fresh
+# sample stream.
+STAGE5 = {**STAGE4, "sample_stream": 5, "stage": 5}
 
 
 def _setup_tf(seed: int, threads: int = 1):
