@@ -208,3 +208,17 @@ def test_stage_5_needs_extra_plates_and_keeps_stage_4_settings(tmp_path):
     with pytest.raises(SystemExit, match="not found"):
         detector_cli._stage_settings(parser.parse_args(
             [*base, "--stage", "5", "--extra-plates", str(tmp_path / "missing.json")]))
+
+
+def test_trainer_sampler_takes_the_training_split_of_the_extra_plates(tmp_path):
+    from inference.training.detector_train import TrainConfig, build_sampler
+
+    _scenes(tmp_path / "scenes", {TRAIN: [[10, 10, 100, 30]], VAL: [[10, 10, 100, 30]]})
+    extra = _extra_file(tmp_path / "extra.json", [_entry(TRAIN, [200, 100, 100, 40], "train"),
+                                                  _entry(VAL, [200, 100, 100, 40], "val")])
+    sampler, n_scenes, n_crops = build_sampler(TrainConfig(data=tmp_path, extra_plates=extra))
+    assert (n_scenes, n_crops) == (1, 0)  # the validation frame is not trained on
+    assert sampler.scenes[0].quads.shape == (2, 4, 2)
+    bad = _extra_file(tmp_path / "bad.json", [_entry(VAL, [1, 1, 5, 5], "train")])
+    with pytest.raises(SystemExit, match="extra plates: .*bad.json"):
+        build_sampler(TrainConfig(data=tmp_path, extra_plates=bad))
