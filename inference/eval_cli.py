@@ -125,7 +125,7 @@ def evaluate(items, recognize: Recognize, reading: bool = True, extra=None) -> d
         detected = int(np.count_nonzero(assigned >= 0))
         n_plates, n_det, n_fp = n_plates + len(gt), n_det + detected, n_fp + fp
         times.append(ms)
-        rows.append({"image": item.path.name, "truth": truth, "read": reads, "candidates": alts,
+        rows.append({"image": item.name, "truth": truth, "read": reads, "candidates": alts,
                      "detected": detected, "ms": round(ms, 2), "false_positives": fp})
         if extra is not None:
             ignored = _on_extra(boxes, assigned, extra.boxes(item.path.name))

@@ -2,7 +2,8 @@
 
 Two layouts are read:
 - OpenALPR benchmark: image files each with a sibling `.txt` (same stem), one line per plate
-  `filename x y w h PLATE`, tab- or space-separated;
+  `filename x y w h PLATE`, tab- or space-separated (in the folder and its subfolders; a line
+  belongs to the image it names when that file is beside it);
 - scenes: `labels.jsonl` beside `images/`, one JSON object per image
   `{"image", "source", "plates": [{"box": [x, y, w, h], "text", "corners"}]}`.
 The fixed train/validation split of the scenes layout lives here (`scene_split`) so that the
@@ -45,6 +46,10 @@ class LabelledImage:
     path: Path
     plates: list[Plate] = field(default_factory=list)
     source: str = ""
+    name: str = ""  # how reports name it: the file name, or its path under the folder read
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.path.name
 
 
 def scene_split(image: str, source: str) -> str:
@@ -154,17 +159,58 @@ def parse_openalpr_line(line: str, where: str) -> Plate:
     return Plate((x, y, w, h), text)
 
 
-def load_openalpr(root: Path) -> list[LabelledImage]:
-    """Images with a sibling .txt; images without one are skipped (and logged)."""
-    out, skipped = [], 0
-    for img in sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
-        txt = img.with_suffix(".txt")
-        if not txt.exists():
-            skipped += 1
-            continue
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _folders(root: Path) -> list[Path]:
+    """root and its subfolders (not hidden ones) that hold images: `alpr eval endtoend/` then
+    reads the benchmark's us/ and eu/ folders together."""
+    found = {p.parent for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
+             and not any(part.startswith(".") for part in p.relative_to(root).parts)}
+    return sorted(found)
+
+
+def _load_openalpr_folder(folder: Path, root: Path) -> tuple[list[LabelledImage], int]:
+    """One folder: each line goes to the image it names when that file is here (the
+    benchmark's br set has PAG5219.txt describing PAG5219.png beside a PAG5219.jpg), else to
+    the image with the .txt's stem."""
+    images = _images_in(folder)
+    by_name = {p.name: p for p in images}
+    plates: dict[Path, list[Plate]] = {}
+    for txt in sorted(folder.glob("*.txt")):
+        own = next((p for p in images if p.stem == txt.stem), None)
         lines = [ln for ln in txt.read_text(errors="replace").splitlines() if ln.strip()]
-        plates = [parse_openalpr_line(ln, f"{txt}:{i}") for i, ln in enumerate(lines, 1)]
-        out.append(LabelledImage(img, plates, "openalpr"))
+        if own is not None:
+            plates.setdefault(own, [])
+        for i, line in enumerate(lines, 1):
+            named = by_name.get(line.split()[0])
+            target = named or own
+            if target is None:
+                logger.warning("%s:%d names no image in %s; line skipped", txt, i, folder)
+                continue
+            plates.setdefault(target, []).append(parse_openalpr_line(line, f"{txt}:{i}"))
+    # An image whose own .txt describes another file (and nothing describes it) is unlabelled.
+    labelled = [p for p in images if p in plates and (plates[p] or _own_txt_is_empty(p))]
+    return ([LabelledImage(p, plates[p], "openalpr", p.relative_to(root).as_posix())
+             for p in labelled],
+            len(images) - len(labelled))
+
+
+def _own_txt_is_empty(image: Path) -> bool:
+    """A .txt with no lines marks an image with no plate (a negative example)."""
+    txt = image.with_suffix(".txt")
+    return txt.exists() and not txt.read_text(errors="replace").strip()
+
+
+def load_openalpr(root: Path) -> list[LabelledImage]:
+    """Labelled images of root and its subfolders; images without a label are skipped (and
+    logged)."""
+    out, skipped = [], 0
+    for folder in _folders(root):
+        items, unlabelled = _load_openalpr_folder(folder, root)
+        out += items
+        skipped += unlabelled
     if skipped:
         logger.warning("%d images in %s have no .txt label and were skipped", skipped, root)
     return out

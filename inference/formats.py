@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 DIGITS = frozenset("0123456789")
+# Spain's and the Netherlands' serials use no vowels (nor Q): pattern symbol C.
+CONSONANTS = LETTERS - frozenset("AEIOUQ")
+CLASSES = {"L": LETTERS, "D": DIGITS, "C": CONSONANTS}  # pattern symbol -> characters
 
 # Groups of characters an OCR confuses; a substitution stays inside one group.
 CONFUSION_GROUPS: tuple[frozenset[str], ...] = (
@@ -42,12 +45,18 @@ CONFUSION_GROUPS: tuple[frozenset[str], ...] = (
     frozenset("UV"),
 )
 
-# Pairs that many plate fonts draw (nearly) alike: the UK's and Germany's O and 0, DIN's I
-# and 1. The crop holds little evidence between them, so the model's preference is mostly its
-# training prior; a substitution inside one of these pairs costs at most LOOKALIKE_COST, and a
-# pattern match (PATTERN_BONUS) outweighs it.
+# Pairs that European plate fonts draw (nearly) alike: the UK's and Germany's O and 0, DIN's
+# I and 1. The crop holds little evidence between them, so the model's preference is mostly
+# its training prior; for a European pattern a substitution inside one of these pairs costs at
+# most LOOKALIKE_COST, and a pattern match (PATTERN_BONUS) outweighs one and, on a tie, two of
+# them. US fonts draw them apart (a sure 0 in a US plate is a 0: `N0G0DS`, `1A2E468`), so US
+# and Brazilian patterns pay the model's own cost; so do Germany (FE-Schrift draws 0/O and 1/I
+# apart on purpose), the Netherlands (no vowels on plates) and Austria, whose many shapes
+# would otherwise take almost any reading with a 0 or 1 in it.
 LOOKALIKES: tuple[frozenset[str], ...] = (frozenset("0O"), frozenset("1I"))
 LOOKALIKE_COST = math.log(2.0)
+LOOKALIKE_FAMILY = "EU-"  # region codes whose fonts draw the look-alike pairs alike ...
+LOOKALIKE_EXCEPT = frozenset({"EU-DE", "EU-NL", "EU-AT"})  # ... except these
 
 # Region code -> patterns, most common first. US: California first, then other states' current
 # and older serial formats. EU: national formats without separators.
@@ -95,9 +104,9 @@ EU_PATTERNS: dict[str, tuple[str, ...]] = {
     "EU-DE": _german(),
     "EU-FR": ("LLDDDLL",),
     "EU-IT": ("LLDDDLL",),
-    "EU-ES": ("DDDDLLL",),
-    "EU-NL": ("LLDDDL", "DDLLLD", "DLLLDD", "LDDDLL", "LLLDDL", "DLLDDD", "LLDDLL", "DDLLDD",
-              "DDDDLL", "LLDDDD"),
+    "EU-ES": ("DDDDCCC",),
+    "EU-NL": ("CCDDDC", "DDCCCD", "DCCCDD", "CDDDCC", "CCCDDC", "DCCDDD", "CCDDCC", "DDCCDD",
+              "DDDDCC", "CCDDDD"),
     "EU-PL": ("LLDDDDD", "LLLDDDD", "LLLDDLL"),
     "EU-RO": ("LDDLLL", "LDDDLLL", "LLDDLLL", "LDDDDDD", "LLDDDDDD"),  # + provisional plates
     "EU-UK": ("LLDDLLL",),
@@ -151,21 +160,26 @@ def matches(text: str, pattern: str) -> bool:
     if len(text) != len(pattern):
         return False
     for ch, p in zip(text, pattern, strict=True):
-        if (p == "L" and ch not in LETTERS) or (p == "D" and ch not in DIGITS):
+        if ch not in CLASSES[p]:
             return False
     return True
 
 
 @functools.lru_cache(maxsize=64)
 def _by_length(region: str) -> dict[int, tuple[tuple[str, str], ...]]:
-    """length -> ((pattern, code), ...): each distinct pattern once, with the first region code
-    (in table order) that has it; ranking tries every pattern for every alternative, so the
-    duplicates across states and countries would only cost time."""
-    out: dict[int, dict[str, str]] = {}
+    """length -> ((pattern, code), ...): each distinct pattern once per look-alike rule (see
+    LOOKALIKE_FAMILY), with the first region code (in table order) that has it; ranking tries
+    every pattern for every alternative, so the duplicates across states and countries would
+    only cost time."""
+    out: dict[int, dict[tuple[str, bool], str]] = {}
     for code, pats in patterns_for(region).items():
         for pat in pats:
-            out.setdefault(len(pat), {}).setdefault(pat, code)
-    return {n: tuple(d.items()) for n, d in out.items()}
+            out.setdefault(len(pat), {}).setdefault((pat, _lookalike(code)), code)
+    return {n: tuple((pat, code) for (pat, _), code in d.items()) for n, d in out.items()}
+
+
+def _lookalike(code: str) -> bool:
+    return code.startswith(LOOKALIKE_FAMILY) and code not in LOOKALIKE_EXCEPT
 
 
 def matching_region(text: str, region: str = "auto") -> str | None:
@@ -189,23 +203,26 @@ _INDEX = {c: i for i, c in enumerate(ALPHABET)}
 
 
 def _allowed(symbol: str) -> frozenset[str]:
-    return LETTERS if symbol == "L" else DIGITS if symbol == "D" else LETTERS | DIGITS
+    return CLASSES.get(symbol, LETTERS | DIGITS)
 
 
 Slot = dict[str, tuple[str, float] | None]  # pattern symbol -> (character, cost) or unreachable
 
 
-def _cost(ch: str, new: str, row: np.ndarray) -> float:
-    """Log-probability lost by reading `new` where the model read `ch` (capped for look-alikes)."""
+def _cost(ch: str, new: str, row: np.ndarray, lookalike: bool) -> float:
+    """Log-probability lost by reading `new` where the model read `ch` (capped for look-alikes
+    when `lookalike`)."""
     cost = math.log(max(float(row[_INDEX[ch]]), 1e-9)) - math.log(max(float(row[_INDEX[new]]),
                                                                        1e-9))
-    return min(cost, LOOKALIKE_COST) if frozenset((ch, new)) in LOOKALIKES else cost
+    if lookalike and frozenset((ch, new)) in LOOKALIKES:
+        return min(cost, LOOKALIKE_COST)
+    return cost
 
 
-def _slot(ch: str, row: np.ndarray | None) -> Slot:
+def _slot(ch: str, row: np.ndarray | None, lookalike: bool) -> Slot:
     """What one read character becomes under each pattern symbol, at what log-prob cost."""
     out: Slot = {"A": (ch, 0.0)}
-    for sym in ("L", "D"):
+    for sym in CLASSES:
         allowed = _allowed(sym)
         if ch in allowed:
             out[sym] = (ch, 0.0)
@@ -214,14 +231,15 @@ def _slot(ch: str, row: np.ndarray | None) -> Slot:
         if not options:
             out[sym] = None
         elif row is not None:
-            out[sym] = min(((c, _cost(ch, c, row)) for c in options), key=lambda o: o[1])
+            out[sym] = min(((c, _cost(ch, c, row, lookalike)) for c in options),
+                           key=lambda o: o[1])
         else:
             out[sym] = (options[0], 2.0)
     return out
 
 
-def _slots(text: str, probs: np.ndarray | None) -> list[Slot]:
-    return [_slot(ch, probs[i] if probs is not None and i < len(probs) else None)
+def _slots(text: str, probs: np.ndarray | None, lookalike: bool = False) -> list[Slot]:
+    return [_slot(ch, probs[i] if probs is not None and i < len(probs) else None, lookalike)
             for i, ch in enumerate(text)]
 
 
@@ -291,12 +309,17 @@ def rank(
             continue
         logp = math.log(max(p, 1e-12))
         add(text, logp, matching_region(text, region))
-        slots = _slots(text, probs if probs is not None and len(probs) == len(text) else None)
-        for pat, code in _by_length(region).get(len(text), ()):
-            fixed = _fit(slots, pat)
+        rows = probs if probs is not None and len(probs) == len(text) else None
+        pats = _by_length(region).get(len(text), ())
+        slots = {rule: _slots(text, rows, rule) for rule in {_lookalike(c) for _, c in pats}}
+        for pat, code in pats:
+            fixed = _fit(slots[_lookalike(code)], pat)
             if fixed and fixed[0] != text:
                 add(fixed[0], logp - fixed[1], code)
-    ordered = sorted(scored.values(), key=lambda kv: -kv[0])[:top_n]
+    # Equal scores (two look-alike substitutions cost exactly the bonus) go to the reading
+    # that fits a pattern: UK NGIOFRP -> NG10FRP.
+    ordered = sorted(scored.values(),
+                     key=lambda kv: (-round(kv[0], 9), kv[1].region is None))[:top_n]
     return [Candidate(s.text, float(min(1.0, math.exp(s.logp))), s.region) for _, s in ordered]
 
 
@@ -308,7 +331,9 @@ def random_text(rng: np.random.Generator, region_code: str, letters: str | None 
     out = []
     for sym in pat:
         pool = "ABCDEFGHJKLMNPRSTUVWXYZ" if sym == "L" else "0123456789" if sym == "D" else ALPHABET
-        if sym == "L" and letters is not None:
+        if sym == "C":
+            pool = "".join(sorted(CONSONANTS & set(letters or CONSONANTS) or CONSONANTS))
+        elif sym == "L" and letters is not None:
             pool = letters
         elif sym == "L" and rng.random() < 0.08:
             pool = "IOQ"  # rarely used in serials, but must be readable

@@ -89,6 +89,26 @@ def test_split_keeps_whole_videos_together():
     assert 0.1 < br.count("val") / 500 < 0.3
 
 
+def test_openalpr_subfolders_named_files_and_negatives(tmp_path):
+    """`alpr eval endtoend/` reads us/ and eu/ together; a line goes to the image it names
+    (the br benchmark's PAG5219.txt describes PAG5219.png, beside an unlabelled .jpg); an
+    empty .txt is an image with no plate; an image nothing describes is skipped."""
+    us, eu = tmp_path / "us", tmp_path / "eu"
+    for folder, names in ((us, ("a.jpg", "PAG5219.jpg", "PAG5219.png")), (eu, ("b.JPG", "c.png"))):
+        folder.mkdir()
+        for n in names:
+            cv2.imwrite(str(folder / n), np.zeros((20, 20, 3), np.uint8))
+    (us / "a.txt").write_text("a.jpg\t1\t2\t3\t4\tABC123\n")
+    (us / "PAG5219.txt").write_text("PAG5219.png 5 6 7 8 PAG5219\n")
+    (eu / "b.txt").write_text("b.JPG 1 1 5 5 B1\nb.JPG 9 9 5 5 B2\n")
+    (eu / "c.txt").write_text("")
+    (tmp_path / ".hidden").mkdir()
+    cv2.imwrite(str(tmp_path / ".hidden" / "x.jpg"), np.zeros((20, 20, 3), np.uint8))
+    got = {i.name: [p.text for p in i.plates] for i in load_dataset(tmp_path)}
+    assert got == {"us/a.jpg": ["ABC123"], "us/PAG5219.png": ["PAG5219"],
+                   "eu/b.JPG": ["B1", "B2"], "eu/c.png": []}
+
+
 def test_bad_labels_give_clear_errors(tmp_path):
     with pytest.raises(DatasetError, match="expected 'filename x y w h PLATE'"):
         parse_openalpr_line("car.jpg 1 2 3", "car.txt:1")

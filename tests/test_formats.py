@@ -73,6 +73,21 @@ def test_eu_ranking_uses_eu_patterns():
     assert rank([("A8123CD", 0.5)], "eu", p)[0].text == "AB123CD"
 
 
+def test_spanish_and_dutch_serials_have_no_vowels():
+    assert matching_region("1234BCD", "EU-ES") == "EU-ES"
+    assert matching_region("1234BCA", "EU-ES") is None
+    assert matching_region("1234QRS", "EU-ES") is None
+    assert matching_region("GB123Z", "EU-NL") == "EU-NL"
+    assert matching_region("GO123Z", "EU-NL") is None
+    # a Bucharest plate read with 8 for B is no Spanish plate when its serial has a vowel
+    p = slot_probs("8276WOW", alt={0: ("B", 0.3)})
+    assert rank([("8276WOW", 0.6)], "eu", p)[0].text == "B276WOW"
+    rng = np.random.default_rng(5)
+    for code in ("EU-ES", "EU-NL"):
+        for _ in range(50):
+            assert not set(formats.random_text(rng, code)) & set("AEIOUQ")
+
+
 def test_top_n_and_confidence_bounds():
     raw = [("7ABC123", 0.6), ("7ABC12", 0.2), ("1ABC123", 0.1), ("7A8C123", 0.05)]
     cands = rank(raw, "auto", None, top_n=3)
@@ -112,6 +127,27 @@ def test_lookalike_pairs_yield_to_the_pattern_even_when_the_model_is_sure():
     assert rank([("B31IALY", 0.9)], "eu", slot_probs("B31IALY", sure=0.99))[0].text == "B311ALY"
     # ... but a confident character of an ordinary confusion group is not overturned
     assert rank([("SA54SG5", 0.9)], "eu", slot_probs("SA54SG5", sure=0.99))[0].text == "SA54SG5"
+
+
+def test_lookalike_costs_are_european_only():
+    # US fonts draw 0/O and 1/I apart: a sure reading of a US vanity or serial stays as read
+    # (held-out US crops N0G0DS, 1A2E468, 20FY20, 976BB0 were rewritten before) ...
+    for text in ("N0G0DS", "1A2E468", "20FY20", "976BB0"):
+        assert rank([(text, 0.87)], "us", slot_probs(text, sure=0.99))[0].text == text
+    # ... while the same confident 0 in a European letter slot still yields to the pattern,
+    assert rank([("SA54SG0", 0.9)], "auto", slot_probs("SA54SG0", sure=0.99))[0].text == "SA54SGO"
+    # but not to the Netherlands' or Austria's many shapes (US 96381A is no Dutch 9638IA:
+    # Dutch plates have no vowels; 07532F no Austrian O7532F).
+    for text in ("96381A", "07532F"):
+        assert rank([(text, 0.87)], "eu", slot_probs(text, sure=0.99))[0].text == text
+
+
+def test_two_lookalikes_still_yield_to_the_pattern_but_three_do_not():
+    # UK NG10FRP read NGIOFRP with sure I and O (a photo in the open-lpr training images):
+    # two look-alike substitutions must not tie with the pattern (a tie keeps the raw read).
+    assert rank([("NGIOFRP", 0.9)], "eu", slot_probs("NGIOFRP", sure=0.99))[0].text == "NG10FRP"
+    # three are more than a pattern is worth: the raw reading stays first
+    assert rank([("NGIOFR0", 0.9)], "eu", slot_probs("NGIOFR0", sure=0.99))[0].text == "NGIOFR0"
 
 
 def test_romanian_provisional_plates_fit_and_keep_their_digits():
