@@ -8,6 +8,11 @@ plates found, each with its candidate strings, best first. By default that is th
 pipeline (`PlateRecognizer.find`: detection with the model's two-tier confirmation, rectify,
 OCR, format ranking); with --no-read the detector alone at its operating threshold, and the
 read_* figures are null.
+
+With --extra-plates (scenes layout; docs/eval/scene_extra_plates.json: plates the labels leave
+out, found by eye) a detection matching no labelled plate but an extra plate (IoU >= 0.3)
+counts neither as true nor as false positive, like COCO's ignore regions; plates and recall
+stay those of the original labels, and both false-positive figures are reported.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ JSON_KEYS = ("images", "plates", "detected", "read_exact", "read_top5", "ms_medi
              "per_image")
 
 ROW_KEYS = ("image", "truth", "read", "candidates", "detected", "ms")
+# with --extra-plates the JSON also holds both false-positive figures
+EXTRA_KEYS = ("recall", "false_positives", "fp_per_image", "on_extra_plates",
+              "false_positives_extra_ignored", "fp_per_image_extra_ignored")
 
 Recognize = Callable[[object], list[tuple[tuple, list[str]]]]
 
@@ -53,6 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="full detector pass only (no coarse pass for very large plates)")
     parser.add_argument("--no-read", action="store_true",
                         help="detection figures only (no OCR; read_* are null)")
+    parser.add_argument("--extra-plates", type=Path, default=None, metavar="JSON",
+                        help="scenes layout: plates the labels leave out (docs/eval/"
+                        "scene_extra_plates.json); detections on them are not counted as false "
+                        "positives in the *_extra_ignored figures")
 
 
 def _norm(text: str | None) -> str | None:
@@ -65,16 +77,30 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 2) if len(values) else None
 
 
-def evaluate(items, recognize: Recognize, reading: bool = True) -> dict:
+def _on_extra(boxes, assigned, extra_boxes) -> int:
+    """How many detections matching no labelled plate overlap an extra plate (IoU >= 0.3)."""
+    import numpy as np
+
+    from inference.detector import iou_xywh
+
+    free = np.setdiff1d(np.arange(len(boxes)), assigned[assigned >= 0])
+    extra_boxes = np.asarray(extra_boxes, np.float32).reshape(-1, 4)
+    if not len(free) or not len(extra_boxes):
+        return 0
+    return int(np.count_nonzero(iou_xywh(boxes[free], extra_boxes).max(1) >= IOU_THRESHOLD))
+
+
+def evaluate(items, recognize: Recognize, reading: bool = True, extra=None) -> dict:
     """Run `recognize` over labelled images: the summary with per-image rows (read_* null
-    unless `reading`)."""
+    unless `reading`). `extra`: an inference.eval_data.ExtraPlates; adds the false positives
+    with detections on extra plates ignored."""
     import cv2
     import numpy as np
 
     from inference.eval_data import match
 
     rows, times = [], []
-    n_plates = n_det = n_fp = n_text = n_exact = n_top5 = 0
+    n_plates = n_det = n_fp = n_text = n_exact = n_top5 = n_ignored = 0
     for item in items:
         image = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
         if image is None:
@@ -101,8 +127,12 @@ def evaluate(items, recognize: Recognize, reading: bool = True) -> dict:
         times.append(ms)
         rows.append({"image": item.name, "truth": truth, "read": reads, "candidates": alts,
                      "detected": detected, "ms": round(ms, 2), "false_positives": fp})
+        if extra is not None:
+            ignored = _on_extra(boxes, assigned, extra.boxes(item.path.name))
+            n_ignored += ignored
+            rows[-1]["on_extra_plates"] = ignored
     reading = reading and n_text > 0
-    return {
+    summary = {
         "images": len(rows), "plates": n_plates, "detected": n_det,
         "read_exact": round(n_exact / n_text, 4) if reading else None,
         "read_top5": round(n_top5 / n_text, 4) if reading else None,
@@ -111,6 +141,11 @@ def evaluate(items, recognize: Recognize, reading: bool = True) -> dict:
         "recall": round(n_det / n_plates, 4) if n_plates else None,
         "false_positives": n_fp, "fp_per_image": round(n_fp / len(rows), 4) if rows else None,
     }
+    if extra is not None:
+        fp = n_fp - n_ignored
+        summary.update(on_extra_plates=n_ignored, false_positives_extra_ignored=fp,
+                       fp_per_image_extra_ignored=round(fp / len(rows), 4) if rows else None)
+    return summary
 
 
 def format_summary(s: dict) -> str:
@@ -118,6 +153,9 @@ def format_summary(s: dict) -> str:
              f"plates            {s['plates']}",
              f"detected          {s['detected']} (recall {s['recall']} at IoU >= {IOU_THRESHOLD})",
              f"false positives   {s['false_positives']} ({s['fp_per_image']} per image)",
+             *([f"  extras ignored  {s['false_positives_extra_ignored']} "
+                f"({s['fp_per_image_extra_ignored']} per image; {s['on_extra_plates']} "
+                "detections on extra plates)"] if "on_extra_plates" in s else []),
              f"ms per image      median {s['ms_median']}  p95 {s['ms_p95']}"]
     for key in ("read_exact", "read_top5"):
         lines.append(f"{key:<17} {'n/a (no reader)' if s[key] is None else s[key]}")
@@ -142,23 +180,36 @@ def pipeline(args: argparse.Namespace, detector) -> Recognize:
                           for d, r in rec.find(image)]
 
 
+def _extra(args: argparse.Namespace, load):
+    """The extra plates of the evaluated split, or None without --extra-plates."""
+    path = getattr(args, "extra_plates", None)
+    if path is None:
+        return None
+    if not (args.dir / "labels.jsonl").exists():
+        raise ValueError("--extra-plates needs a folder in the scenes layout")
+    return load(path, args.split)
+
+
 def run(args: argparse.Namespace) -> int:
     from inference.detector import Detector
-    from inference.eval_data import DatasetError, load_dataset
+    from inference.eval_data import DatasetError, load_dataset, load_extra_plates
     from inference.runtime import ModelError
 
     reading = not getattr(args, "no_read", False)
     try:
         items = load_dataset(args.dir, args.split)
+        extra = _extra(args, load_extra_plates)
         detector = Detector(args.detector, num_threads=args.threads, threshold=args.threshold,
                             coarse=not getattr(args, "no_coarse", False))
         recognize = pipeline(args, detector) if reading else detector_only(detector)
     except (DatasetError, ModelError, OSError, ValueError) as exc:
         raise SystemExit(f"alpr eval: {exc}") from exc
-    summary = evaluate(items, recognize, reading)
+    summary = evaluate(items, recognize, reading, extra)
     print(format_summary(summary))
     if args.json is not None:
-        out = {k: summary[k] for k in JSON_KEYS}
-        out["per_image"] = [{k: row[k] for k in ROW_KEYS} for row in summary["per_image"]]
+        keys = JSON_KEYS + (EXTRA_KEYS if extra is not None else ())
+        out = {k: summary[k] for k in keys}
+        row_keys = ROW_KEYS + (("false_positives", "on_extra_plates") if extra is not None else ())
+        out["per_image"] = [{k: row[k] for k in row_keys} for row in summary["per_image"]]
         args.json.write_text(json.dumps(out, indent=1) + "\n")
     return 0

@@ -7,7 +7,8 @@ Two layouts are read:
 - scenes: `labels.jsonl` beside `images/`, one JSON object per image
   `{"image", "source", "plates": [{"box": [x, y, w, h], "text", "corners"}]}`.
 The fixed train/validation split of the scenes layout lives here (`scene_split`) so that the
-trainer and `alpr eval` can never disagree about it.
+trainer and `alpr eval` can never disagree about it. `load_extra_plates` reads the plates the
+scene labels leave out (docs/eval/scene_extra_plates.json, labelled by eye).
 """
 
 from __future__ import annotations
@@ -90,6 +91,57 @@ def load_scenes(root: Path, split: str = "val") -> list[LabelledImage]:
             continue
         plates = [_plate_from_json(p, f"{labels}:{n}") for p in rec.get("plates", [])]
         out.append(LabelledImage(root / "images" / name, plates, source))
+    return out
+
+
+@dataclass
+class ExtraPlates:
+    """Plates the scene labels leave out, found by eye among a detector's candidates.
+
+    `plates`: image name -> boxes of real plates; `dont_care`: image name -> boxes of regions
+    that may be a plate (partly hidden, too unsure to call); `reviewed`: the images whose every
+    candidate was judged, so that any other candidate there is known not to be a plate."""
+    plates: dict[str, list[tuple]] = field(default_factory=dict)
+    dont_care: dict[str, list[tuple]] = field(default_factory=dict)
+    reviewed: set[str] = field(default_factory=set)
+
+    def boxes(self, image: str) -> list[tuple]:
+        """Every extra region of an image (plates and don't care)."""
+        return self.plates.get(image, []) + self.dont_care.get(image, [])
+
+
+def _extra_entry(e: object, where: str) -> tuple[str, tuple, str, bool]:
+    try:
+        image, split = str(e["image"]), e["split"]
+        x, y, w, h = (float(v) for v in e["box"])
+        dont_care = bool(e.get("dont_care", False))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DatasetError(f"{where}: not an extra plate {e!r}") from exc
+    if w <= 0 or h <= 0:
+        raise DatasetError(f"{where}: box has no area in {e!r}")
+    if split != scene_split(image, ""):
+        raise DatasetError(f"{where}: {image} is in split {scene_split(image, '')!r}, "
+                           f"the entry says {split!r}")
+    return image, (x, y, w, h), split, dont_care
+
+
+def load_extra_plates(path: str | Path, split: str = "all") -> ExtraPlates:
+    """The extra plates of one split ("train", "val" or "all") from a JSON file
+    {"plates": [{"image", "box": [x, y, w, h], "split", "note", "dont_care"?}],
+    "reviewed": [image, ...]}. A malformed file or an entry in the wrong split is refused."""
+    try:
+        doc = json.loads(Path(path).read_text())
+        entries, reviewed = doc["plates"], doc.get("reviewed", [])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DatasetError(f"{path}: not an extra-plates file ({exc})") from exc
+    if not isinstance(entries, list) or not isinstance(reviewed, list):
+        raise DatasetError(f"{path}: 'plates' and 'reviewed' must be lists")
+    out = ExtraPlates()
+    for n, e in enumerate(entries):
+        image, box, where, dont_care = _extra_entry(e, f"{path}: plates[{n}]")
+        if split in ("all", where):
+            (out.dont_care if dont_care else out.plates).setdefault(image, []).append(box)
+    out.reviewed = {str(r) for r in reviewed if split in ("all", scene_split(str(r), ""))}
     return out
 
 

@@ -176,7 +176,7 @@ def test_stage_option_picks_stage_4_settings(tmp_path):
     base = ["--resume", str(weights), "--hard-negatives", str(mined)]
     stage3 = detector_cli._stage_settings(parser.parse_args(base))
     stage4 = detector_cli._stage_settings(parser.parse_args([*base, "--stage", "4"]))
-    assert stage3 == {**STAGE3, "resume": weights, "hard_negatives": mined}
+    assert stage3 == {**STAGE3, "resume": weights, "hard_negatives": mined, "extra_plates": None}
     assert stage4["p_two_line"] > 0 and stage4["sample_stream"] == 4
     assert stage4["lr"] < stage3["lr"] and STAGE_VERSIONS[stage4["stage"]] == "1.3.0"
     assert {k: v for k, v in stage4.items() if k not in ("p_two_line", "sample_stream", "lr",

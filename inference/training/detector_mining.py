@@ -13,9 +13,15 @@ region "auto") and sorted:
   detector there;
 - "hard_negative": anything else (badges, model lettering, lamps, logos, signs): the trainer
   centres a share of its patches on these, where they are plain background.
+With `--extra-plates` (docs/eval/scene_extra_plates.json: the plates the labels leave out,
+labelled by eye among the shipped detector's candidates) a candidate matching an extra plate is
+no candidate (the trainer takes those plates as positives), one matching an extra don't-care
+region is don't care, and in a frame the file lists as reviewed the labels count as complete:
+a dash-cam candidate there is judged by the OCR rule like any other.
 
     python -m inference.training.detector_mining --out /tmp/det3_mined.json
         [--data ../shared/data] [--model detector_int8.tflite] [--threshold 0.25]
+        [--extra-plates docs/eval/scene_extra_plates.json]
 
 Deterministic (no randomness; frames in label order). Writes one JSON file (see `mine`).
 """
@@ -62,12 +68,34 @@ def _reading(recognizer, image, det) -> dict:
             "confidence": round(best.confidence, 3), "region": best.region}
 
 
-def mine(items, detector, recognizer, max_iou: float = MAX_IOU) -> dict:
+def _overlaps(box, boxes, max_iou: float) -> bool:
+    from inference.detector import iou_xywh
+
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    return bool(len(boxes)) and iou_xywh(np.array([box], np.float32), boxes).max() >= max_iou
+
+
+def _reason(item, det, plate: bool, extra) -> str | None:
+    """Why a candidate is don't care (None: a hard negative)."""
+    name = item.path.name
+    if plate:
+        return "ocr"
+    if _overlaps(det.box, extra.dont_care.get(name, ()), MAX_IOU):
+        return "extra"
+    if item.source in INCOMPLETE_LABELS and name not in extra.reviewed:
+        return "labels"
+    return None
+
+
+def mine(items, detector, recognizer, max_iou: float = MAX_IOU, extra=None) -> dict:
     """Candidates per image: {"images": {name: [{"box", "corners", "score", "kind", "text",
-    ...}]}, "counts": {...}}. `items`: LabelledImage list (training split)."""
+    ...}]}, "counts": {...}}. `items`: LabelledImage list (training split); `extra`: an
+    inference.eval_data.ExtraPlates of the training split (or None)."""
     import cv2
 
-    from inference.detector import iou_xywh
+    from inference.eval_data import ExtraPlates
+
+    extra = extra or ExtraPlates()
 
     images: dict[str, list] = {}
     kinds: Counter = Counter()
@@ -77,15 +105,14 @@ def mine(items, detector, recognizer, max_iou: float = MAX_IOU) -> dict:
         if image is None:
             logger.warning("unreadable %s skipped", item.path)
             continue
-        gt = np.array([p.box for p in item.plates], np.float32).reshape(-1, 4)
+        gt = [p.box for p in item.plates] + extra.plates.get(item.path.name, [])
         found = []
         for det in detector.detect(image):
-            box = np.array([det.box], np.float32)
-            if len(gt) and iou_xywh(box, gt).max() >= max_iou:
+            if _overlaps(det.box, gt, max_iou):
                 continue
             rec = _reading(recognizer, image, det)
             plate = likely_plate(rec["text"], rec["char_conf"], rec["confidence"], rec["region"])
-            reason = "ocr" if plate else "labels" if item.source in INCOMPLETE_LABELS else None
+            reason = _reason(item, det, plate, extra)
             kind = "dont_care" if reason else "hard_negative"
             kinds[kind] += 1
             by_source[f"{item.source}:{kind}" + (f":{reason}" if reason else "")] += 1
@@ -104,7 +131,7 @@ def mine(items, detector, recognizer, max_iou: float = MAX_IOU) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     from inference.detector import Detector
-    from inference.eval_data import load_scenes
+    from inference.eval_data import ExtraPlates, load_extra_plates, load_scenes
     from inference.ocr import PlateReader
     from inference.pipeline import PlateRecognizer
     from inference.runtime import ModelError
@@ -116,19 +143,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="detector_int8.tflite")
     parser.add_argument("--threshold", type=float, default=0.25,
                         help="detection score threshold for candidates")
+    parser.add_argument("--extra-plates", type=Path, default=None,
+                        help="plates the labels leave out (docs/eval/scene_extra_plates.json)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
         items = load_scenes(args.data / "scenes", "train")
+        extra = (ExtraPlates() if args.extra_plates is None
+                 else load_extra_plates(args.extra_plates, "train"))
         detector = Detector(args.model, num_threads=1, threshold=args.threshold)
         recognizer = PlateRecognizer(detector, PlateReader(num_threads=1),
                                      Tracker(region="auto"), region="auto")
     except (OSError, ValueError, ModelError) as exc:  # DatasetError is a ValueError
         raise SystemExit(f"detector_mining: {exc}") from exc
-    result = mine(items, detector, recognizer)
+    result = mine(items, detector, recognizer, extra=extra)
     result = {"split": "train", "model": str(args.model),
               "model_version": detector.model.version, "threshold": args.threshold,
-              "max_iou": MAX_IOU,
+              "max_iou": MAX_IOU, "extra_plates": args.extra_plates and str(args.extra_plates),
+              "extra_reviewed_frames": len(extra.reviewed),
               "rule": {"min_chars": MIN_CHARS, "min_char_conf": MIN_CHAR_CONF,
                        "min_string_conf": MIN_STRING_CONF, "region": "auto",
                        "incomplete_label_sources": list(INCOMPLETE_LABELS)}, **result}

@@ -18,8 +18,9 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 # the model version each stage's run produces (1.1: stage 2 (--resume) on the 1.0 run; 1.2: stage
-# 3 (--hard-negatives) on 1.1; 1.3: stage 4 (--stage 4, second mining round) on 1.2)
-STAGE_VERSIONS = {1: "1.0.0", 2: "1.1.0", 3: "1.2.0", 4: "1.3.0"}
+# 3 (--hard-negatives) on 1.1; 1.3: stage 4 (--stage 4, second mining round) on 1.2; 1.4: stage 5
+# (--stage 5, labels completed by eye) on 1.3)
+STAGE_VERSIONS = {1: "1.0.0", 2: "1.1.0", 3: "1.2.0", 4: "1.3.0", 5: "1.4.0"}
 
 
 @dataclass
@@ -50,6 +51,7 @@ class TrainConfig:
     p_random: float = 0.15  # share of random scene windows (real clutter, plates as they come)
     p_negative: float = 0.0  # share of windows centred on mined hard negatives (stage 3)
     hard_negatives: Path | None = None  # mining file (inference.training.detector_mining)
+    extra_plates: Path | None = None  # plates the labels leave out (docs/eval/...; stage 5)
     p_two_line: float = 0.0  # share of square / two-line plates in the synthetic pool (stage 4)
     stage: int = 1  # which recipe stage these settings are (sets the manifest's version)
     sample_stream: int = 2  # a resumed run draws the sample stream [seed, sample_stream]
@@ -79,6 +81,13 @@ STAGE3 = {**FINETUNE, "steps": 4000, "lr": 5e-4, "p_paste": 0.3, "p_random": 0.2
 # pool are square / two-line plates (PK, UK, EU two-row, US motorcycle-style), which the
 # one-line pool lacked; stage-3 windows; lower peak rate; a fresh sample stream.
 STAGE4 = {**STAGE3, "lr": 4e-4, "sample_stream": 4, "p_two_line": 0.15, "stage": 4}
+
+# Stage 5 (`--stage 5`, `--resume` + `--hard-negatives` + `--extra-plates`): from the stage-4
+# weights with the labels completed by eye (docs/eval/scene_extra_plates.json): the unlabelled
+# plates of the training frames become positives, and the dash-cam candidates that are not
+# plates become hard negatives (mined by 1.3.0 with the same file). Stage-4 settings, a fresh
+# sample stream.
+STAGE5 = {**STAGE4, "sample_stream": 5, "stage": 5}
 
 
 def _setup_tf(seed: int, threads: int = 1):
@@ -125,10 +134,16 @@ def _train_step_fn(tf, model, optimizer, corner_loss: float):
 
 
 def build_sampler(cfg: TrainConfig, renderer=None):
+    from inference.eval_data import DatasetError, load_extra_plates
     from inference.training.scenes import PatchSampler, load_crops, load_scene_bank
 
     mined = load_mined(cfg.hard_negatives) if cfg.hard_negatives is not None else None
-    scenes = load_scene_bank(cfg.data / "scenes", "train", cfg.scene_limit, mined=mined)
+    try:
+        extra = None if cfg.extra_plates is None else load_extra_plates(cfg.extra_plates, "train")
+    except DatasetError as exc:
+        raise SystemExit(f"extra plates: {exc}") from exc
+    scenes = load_scene_bank(cfg.data / "scenes", "train", cfg.scene_limit, mined=mined,
+                             extra=extra)
     crops = load_crops(cfg.data / "crops", cfg.crop_limit) if (cfg.data / "crops").exists() else []
     logger.info("training data: %d scenes, %d crops, renderer %s, %d hard negatives, "
                 "%d don't-care regions", len(scenes), len(crops), renderer is not None,
@@ -257,6 +272,8 @@ def train(cfg: TrainConfig, renderer=None, export_only: bool = False) -> dict:
                       "synthetic_two_line_share": cfg.p_two_line if renderer is not None else 0,
                       "hard_negatives": None if cfg.hard_negatives is None
                       else str(cfg.hard_negatives),
+                      "extra_plates": None if cfg.extra_plates is None
+                      else str(cfg.extra_plates),
                       "split": "inference.eval_data.scene_split (val: RobertLucian videos "
                                "dayride_type1_002/003, open-lpr val list, 1 in 5 br by hash)"}}
     if export_only and manifest_path.exists():  # keep the record of the run that trained it

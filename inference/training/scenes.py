@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from inference.detector import STRIDE
-from inference.eval_data import load_scenes
+from inference.eval_data import ExtraPlates, load_scenes
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +52,14 @@ def _mined_quads(mined: dict | None, name: str, kind: str, s: float) -> np.ndarr
 
 
 def load_scene_bank(scenes_dir: Path, split: str = "train", limit: int | None = None,
-                    max_side: int = MAX_SIDE, mined: dict | None = None) -> list[Scene]:
+                    max_side: int = MAX_SIDE, mined: dict | None = None,
+                    extra: ExtraPlates | None = None) -> list[Scene]:
     """Scenes of a split, gray and at most max_side; `mined`: the "images" mapping of a
-    mining file (image name -> candidates with "box" and "kind")."""
-    if mined and split != "train":
-        raise ValueError("mined regions come from the training split only")
+    mining file (image name -> candidates with "box" and "kind"); `extra`: plates the labels
+    leave out (positives like labelled plates, corners from the box) and don't-care regions."""
+    if (mined or extra) and split != "train":
+        raise ValueError("mined regions and extra plates come from the training split only")
+    extra = extra or ExtraPlates()
     bank = []
     for item in load_scenes(scenes_dir, split)[:limit]:
         img = cv2.imread(str(item.path), cv2.IMREAD_GRAYSCALE)
@@ -66,12 +69,17 @@ def load_scene_bank(scenes_dir: Path, split: str = "train", limit: int | None = 
         s = min(1.0, max_side / max(img.shape))
         if s < 1:
             img = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        name = item.path.name
         quads = [(p.corners if p.corners is not None else box_quad(p.box)) * s for p in item.plates]
+        quads += [box_quad(b) * s for b in extra.plates.get(name, ())]
         exact = [p.corners is not None for p in item.plates]
+        exact += [False] * (len(quads) - len(exact))
+        ignore = [box_quad(b) * s for b in extra.dont_care.get(name, ())]
         bank.append(Scene(img, np.asarray(quads, np.float32).reshape(-1, 4, 2),
                           np.asarray(exact, bool),
-                          _mined_quads(mined, item.path.name, "hard_negative", s),
-                          _mined_quads(mined, item.path.name, "dont_care", s)))
+                          _mined_quads(mined, name, "hard_negative", s),
+                          np.concatenate([_mined_quads(mined, name, "dont_care", s),
+                                          np.asarray(ignore, np.float32).reshape(-1, 4, 2)])))
     return bank
 
 
