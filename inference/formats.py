@@ -45,17 +45,17 @@ CONFUSION_GROUPS: tuple[frozenset[str], ...] = (
     frozenset("UV"),
 )
 
-# Pairs that European plate fonts draw (nearly) alike: the UK's and Germany's O and 0, DIN's
-# I and 1. The crop holds little evidence between them, so the model's preference is mostly
-# its training prior; for a European pattern a substitution inside one of these pairs costs at
-# most LOOKALIKE_COST, and a pattern match (PATTERN_BONUS) outweighs one and, on a tie, two of
-# them. US fonts draw them apart (a sure 0 in a US plate is a 0: `N0G0DS`, `1A2E468`), so US
-# and Brazilian patterns pay the model's own cost; so do Germany (FE-Schrift draws 0/O and 1/I
-# apart on purpose), the Netherlands (no vowels on plates) and Austria, whose many shapes
+# Pairs that European and Brazilian plate fonts draw (nearly) alike: the UK's O and 0, DIN's
+# and Brazil's I and 1. The crop holds little evidence between them, so the model's preference
+# is mostly its training prior; for those patterns a substitution inside one of these pairs
+# costs at most LOOKALIKE_COST, and a pattern match (PATTERN_BONUS) outweighs one and, on a
+# tie, two of them. US fonts draw them apart (a sure 0 in a US plate is a 0: `N0G0DS`,
+# `1A2E468`), so US patterns pay the model's own cost; so do Germany (FE-Schrift draws 0/O and
+# 1/I apart on purpose), the Netherlands (no vowels on plates) and Austria, whose many shapes
 # would otherwise take almost any reading with a 0 or 1 in it.
 LOOKALIKES: tuple[frozenset[str], ...] = (frozenset("0O"), frozenset("1I"))
 LOOKALIKE_COST = math.log(2.0)
-LOOKALIKE_FAMILY = "EU-"  # region codes whose fonts draw the look-alike pairs alike ...
+LOOKALIKE_FAMILY = ("EU-", "BR")  # region codes whose fonts draw the pairs alike ...
 LOOKALIKE_EXCEPT = frozenset({"EU-DE", "EU-NL", "EU-AT"})  # ... except these
 
 # Region code -> patterns, most common first. US: California first, then other states' current

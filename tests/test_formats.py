@@ -134,7 +134,9 @@ def test_lookalike_costs_are_european_only():
     # (held-out US crops N0G0DS, 1A2E468, 20FY20, 976BB0 were rewritten before) ...
     for text in ("N0G0DS", "1A2E468", "20FY20", "976BB0"):
         assert rank([(text, 0.87)], "us", slot_probs(text, sure=0.99))[0].text == text
-    # ... while the same confident 0 in a European letter slot still yields to the pattern,
+    # Brazil's font draws I and 1 alike: a sure 1 in a letter slot yields to the BR pattern.
+    assert rank([("NY13834", 0.87)], "br", slot_probs("NY13834", sure=0.99))[0].text == "NYI3834"
+    # ... and so does the same confident 0 in a European letter slot,
     assert rank([("SA54SG0", 0.9)], "auto", slot_probs("SA54SG0", sure=0.99))[0].text == "SA54SGO"
     # but not to the Netherlands' or Austria's many shapes (US 96381A is no Dutch 9638IA:
     # Dutch plates have no vowels; 07532F no Austrian O7532F).
