@@ -180,25 +180,27 @@ def pipeline(args: argparse.Namespace, detector) -> Recognize:
                           for d, r in rec.find(image)]
 
 
-def _extra(args: argparse.Namespace, load):
+def _extra(args: argparse.Namespace):
     """The extra plates of the evaluated split, or None without --extra-plates."""
+    from inference.eval_data import load_extra_plates
+
     path = getattr(args, "extra_plates", None)
     if path is None:
         return None
     if not (args.dir / "labels.jsonl").exists():
         raise ValueError("--extra-plates needs a folder in the scenes layout")
-    return load(path, args.split)
+    return load_extra_plates(path, args.split)
 
 
 def run(args: argparse.Namespace) -> int:
     from inference.detector import Detector
-    from inference.eval_data import DatasetError, load_dataset, load_extra_plates
+    from inference.eval_data import DatasetError, load_dataset
     from inference.runtime import ModelError
 
     reading = not getattr(args, "no_read", False)
     try:
         items = load_dataset(args.dir, args.split)
-        extra = _extra(args, load_extra_plates)
+        extra = _extra(args)
         detector = Detector(args.detector, num_threads=args.threads, threshold=args.threshold,
                             coarse=not getattr(args, "no_coarse", False))
         recognize = pipeline(args, detector) if reading else detector_only(detector)

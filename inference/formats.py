@@ -166,16 +166,17 @@ def matches(text: str, pattern: str) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _by_length(region: str) -> dict[int, tuple[tuple[str, str], ...]]:
-    """length -> ((pattern, code), ...): each distinct pattern once per look-alike rule (see
-    LOOKALIKE_FAMILY), with the first region code (in table order) that has it; ranking tries
-    every pattern for every alternative, so the duplicates across states and countries would
-    only cost time."""
+def _by_length(region: str) -> dict[int, tuple[tuple[str, str, bool], ...]]:
+    """length -> ((pattern, code, look-alike rule), ...): each distinct pattern once per
+    look-alike rule (see LOOKALIKE_FAMILY), with the first region code (in table order) that
+    has it; ranking tries every pattern for every alternative, so the duplicates across states
+    and countries would only cost time."""
     out: dict[int, dict[tuple[str, bool], str]] = {}
     for code, pats in patterns_for(region).items():
         for pat in pats:
             out.setdefault(len(pat), {}).setdefault((pat, _lookalike(code)), code)
-    return {n: tuple((pat, code) for (pat, _), code in d.items()) for n, d in out.items()}
+    return {n: tuple((pat, code, rule) for (pat, rule), code in d.items())
+            for n, d in out.items()}
 
 
 def _lookalike(code: str) -> bool:
@@ -184,7 +185,7 @@ def _lookalike(code: str) -> bool:
 
 def matching_region(text: str, region: str = "auto") -> str | None:
     """The first region code whose patterns accept `text` (None: no pattern, e.g. vanity)."""
-    for pat, code in _by_length(region).get(len(text), ()):
+    for pat, code, _ in _by_length(region).get(len(text), ()):
         if matches(text, pat):
             return code
     return None
@@ -311,9 +312,9 @@ def rank(
         add(text, logp, matching_region(text, region))
         rows = probs if probs is not None and len(probs) == len(text) else None
         pats = _by_length(region).get(len(text), ())
-        slots = {rule: _slots(text, rows, rule) for rule in {_lookalike(c) for _, c in pats}}
-        for pat, code in pats:
-            fixed = _fit(slots[_lookalike(code)], pat)
+        slots = {rule: _slots(text, rows, rule) for rule in {r for *_, r in pats}}
+        for pat, code, rule in pats:
+            fixed = _fit(slots[rule], pat)
             if fixed and fixed[0] != text:
                 add(fixed[0], logp - fixed[1], code)
     # Equal scores (two look-alike substitutions cost exactly the bonus) go to the reading

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,15 +44,12 @@ def reliability(conf: Sequence[float], ok: Sequence[bool],
             "ece": round(float(ece), 3), "bins": rows}
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", text.upper())
-
-
 def collect(items, recognizer) -> list[tuple[float, bool]]:
     """(confidence, exact) of the best candidate of every detected plate with a text."""
     import cv2
 
     from inference.eval_data import match
+    from inference.formats import normalise
 
     out = []
     for item in items:
@@ -67,7 +63,7 @@ def collect(items, recognizer) -> list[tuple[float, bool]]:
         for plate, a in zip(item.plates, assigned, strict=True):
             if plate.text and a >= 0:
                 best = found[a][1].candidates[0]
-                out.append((best.confidence, best.text == _norm(plate.text)))
+                out.append((best.confidence, best.text == normalise(plate.text)))
     return out
 
 
@@ -91,7 +87,8 @@ def collect_crops(root: Path, reader) -> list[tuple[float, bool]]:
         h, w = image.shape[:2]
         res = reader.read(rectify(image, None, (0, 0, w, h), margin=0.0))
         cands = formats.rank(res.alternatives, "us", res.probs) if res.text else []
-        out.append((cands[0].confidence, cands[0].text == _norm(rec["text"])) if cands
+        best = cands[0] if cands else None
+        out.append((best.confidence, best.text == formats.normalise(rec["text"])) if best
                    else (0.0, False))
     return out
 
