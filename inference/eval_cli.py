@@ -170,11 +170,11 @@ def detector_only(detector) -> Recognize:
 def pipeline(args: argparse.Namespace, detector) -> Recognize:
     """The unit's single-image pipeline (inference.pipeline.PlateRecognizer.find): the kept
     detections, each with its candidate strings (empty where nothing was read)."""
-    from inference.ocr import DEFAULT_MODELS, PlateReader
+    from inference.ocr import PlateReader, shipped_models
     from inference.pipeline import PlateRecognizer
     from inference.tracker import Tracker
 
-    ocr = PlateReader(args.ocr or DEFAULT_MODELS, num_threads=args.threads)
+    ocr = PlateReader(args.ocr or shipped_models(args.region), num_threads=args.threads)
     rec = PlateRecognizer(detector, ocr, Tracker(region=args.region), region=args.region)
     return lambda image: [(d.box, [c.text for c in r.candidates] if r else [])
                           for d, r in rec.find(image)]

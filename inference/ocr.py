@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.formats import ALPHABET
+from inference.formats import ALPHABET, REGION_FAMILIES
 from inference.rectify import OCR_SIZE
 
 logger = logging.getLogger(__name__)
@@ -271,13 +271,8 @@ def cascade_of(manifest: Mapping, names: Sequence[str]) -> Cascade:
     """The cascade a reader of these member files uses: the manifest's `ensemble` settings when
     the files are one of its variants' member lists (in order), else every member (as does a
     manifest without the settings). The settings are checked whenever present."""
-    block = manifest.get("ensemble") or {}
-    if not isinstance(block, Mapping):
-        raise ValueError(f"OCR manifest: 'ensemble' must be an object, got {block!r}")
-    lists = {k: v for k, v in block.items() if k in ENSEMBLE_VARIANTS}
-    for kind, files in lists.items():
-        if not (isinstance(files, list) and files and all(isinstance(f, str) for f in files)):
-            raise ValueError(f"OCR manifest: ensemble.{kind} must list member files, got {files!r}")
+    block = _ensemble(manifest)
+    lists = _member_lists(block)
     if "min_members" not in block:
         if block.keys() & set(CASCADE_KEYS[1:]):
             raise ValueError("OCR manifest: ensemble.sure_above/agree need min_members")
@@ -295,6 +290,54 @@ def cascade_of(manifest: Mapping, names: Sequence[str]) -> Cascade:
     if list(names) not in lists.values():
         return Cascade(len(names))
     return Cascade(k, float(sure), agree)
+
+
+def _ensemble(manifest: Mapping) -> Mapping:
+    block = manifest.get("ensemble") or {}
+    if not isinstance(block, Mapping):
+        raise ValueError(f"OCR manifest: 'ensemble' must be an object, got {block!r}")
+    return block
+
+
+def _member_lists(block: Mapping) -> dict[str, list[str]]:
+    """Every member list of an `ensemble` block, checked: the default reader's per variant
+    (`int8`, `float`) and each region's (`regions.<region>.<variant>`, the same variants)."""
+    lists = {k: v for k, v in block.items() if k in ENSEMBLE_VARIANTS}
+    regions = block.get("regions", {})
+    if not isinstance(regions, Mapping):
+        raise ValueError(f"OCR manifest: ensemble.regions must be an object, got {regions!r}")
+    for region, readers in regions.items():
+        if region not in REGION_FAMILIES or not isinstance(readers, Mapping):
+            raise ValueError(f"OCR manifest: ensemble.regions.{region} must be a region of "
+                             f"{REGION_FAMILIES} holding member lists, got {readers!r}")
+        variants = {k: v for k, v in readers.items() if k in ENSEMBLE_VARIANTS}
+        if set(variants) != set(lists):
+            raise ValueError(f"OCR manifest: ensemble.regions.{region} must list the variants "
+                             f"{sorted(lists)}, got {sorted(variants)}")
+        lists.update({f"regions.{region}.{kind}": v for kind, v in variants.items()})
+    for kind, files in lists.items():
+        if not (isinstance(files, list) and files and all(isinstance(f, str) for f in files)):
+            raise ValueError(f"OCR manifest: ensemble.{kind} must list member files, got {files!r}")
+    return lists
+
+
+def shipped_models(region: str = "us", variant: str = "int8",
+                   manifest: Mapping | str | Path = MANIFEST) -> tuple[str, ...]:
+    """The member files the unit reads with for `region`: the manifest's reader for that region
+    (`ensemble.regions.<region>`, docs/ocr.md "a reader per region") when it has one, else its
+    default reader; a manifest without an ensemble names its one model."""
+    from inference.runtime import load_manifest
+
+    if region not in REGION_FAMILIES:
+        raise ValueError(f"unknown plate region {region!r}; use one of {REGION_FAMILIES}")
+    if variant not in ENSEMBLE_VARIANTS:
+        raise ValueError(f"unknown OCR variant {variant!r}; use one of {ENSEMBLE_VARIANTS}")
+    manifest = load_manifest(manifest)
+    lists = _member_lists(_ensemble(manifest))
+    files = lists.get(f"regions.{region}.{variant}") or lists.get(variant)
+    files = tuple(files) if files else (f"ocr_{variant}.tflite",)
+    cascade_of(manifest, files)  # bad cascade settings fail here, not when the unit reads
+    return files
 
 
 class PlateReader:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from inference import formats
-from inference.ocr import OcrResult, PlateReader
+from inference.ocr import OcrResult, PlateReader, shipped_models
 from inference.rectify import grow_quad, rectify
 from inference.tracker import Observation, Tracker
 from inference.types import Candidate, Detection, Read
@@ -266,7 +266,8 @@ def build_recognizer(config) -> PlateRecognizer:
     score = config.min_detection_score  # None: the model's own operating point
     detector = Detector(config.detector_model, num_threads=threads,
                         threshold=None if score is None else float(score))
-    reader = PlateReader(config.ocr_model, num_threads=threads, top_n=int(config.top_n))
+    models = config.ocr_model or shipped_models(config.region)
+    reader = PlateReader(models, num_threads=threads, top_n=int(config.top_n))
     tracker = Tracker(
         timeout_s=float(config.track_timeout_s),
         repeat_window_s=float(config.repeat_window_s),

@@ -24,6 +24,7 @@ from inference.ocr import (
     combine,
     decode,
     greedy,
+    shipped_models,
 )
 from inference.rectify import rectify
 from inference.runtime import ModelIntegrityError
@@ -129,7 +130,8 @@ def test_shipped_default_is_the_manifest_int8_ensemble(shipped):
     manifest = json.loads(MANIFEST.read_text())
     assert list(DEFAULT_MODELS) == manifest["ensemble"]["int8"]
     assert shipped.models == DEFAULT_MODELS
-    assert RecognitionConfig().ocr_model == list(DEFAULT_MODELS)
+    assert RecognitionConfig().ocr_model is None  # unset: the shipped reader for the region
+    assert shipped_models("us") == shipped_models("auto") == shipped_models("br") == DEFAULT_MODELS
     for kind in ("int8", "float"):
         for name in manifest["ensemble"][kind]:
             assert name in manifest["files"]

@@ -28,9 +28,11 @@ SCENE = {"width": 640, "height": 360, "fps": 15.0, "seed": 7}
 def models_present() -> bool:
     """The shipped detector and OCR models are in inference/models (the real pipeline can run)."""
     from appliance.config import AlprConfig
+    from inference.ocr import shipped_models
 
     rec = AlprConfig().recognition
-    ocr = [rec.ocr_model] if isinstance(rec.ocr_model, str) else rec.ocr_model
+    ocr = rec.ocr_model or shipped_models(rec.region)
+    ocr = [ocr] if isinstance(ocr, str) else ocr
     return all((MODELS / Path(m).name).exists() for m in (rec.detector_model, *ocr))
 
 

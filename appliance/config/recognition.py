@@ -12,11 +12,11 @@ class RecognitionConfig(Section):
         "detector_int8.tflite",
         description="Detector model file name in inference/models (or an absolute path).",
     )
-    ocr_model: str | list[str] = Field(
-        ["ocr3_int8.tflite", "ocr4_int8.tflite", "ocr_int8.tflite", "ocr6_int8.tflite"],
+    ocr_model: str | list[str] | None = Field(
+        None,
         description="OCR model file name in inference/models (or an absolute path); a list is "
-        "read as an ensemble (the shipped default: four int8 models read as a cascade, the "
-        "last two only for unsure plates, docs/ocr.md).",
+        "read as an ensemble. Unset: the shipped int8 reader for `region` (four models read as "
+        "a cascade, the last two only for unsure plates; `eu` has its own, docs/ocr.md).",
     )
     num_threads: int = Field(
         2,
@@ -57,7 +57,7 @@ class RecognitionConfig(Section):
 
     @field_validator("ocr_model")
     @classmethod
-    def _names_a_model(cls, v: str | list[str]) -> str | list[str]:
-        if not v or (isinstance(v, list) and not all(v)):
+    def _names_a_model(cls, v: str | list[str] | None) -> str | list[str] | None:
+        if v is not None and (not v or (isinstance(v, list) and not all(v))):
             raise ValueError("name at least one OCR model file (and no empty names)")
         return v
