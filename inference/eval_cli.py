@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "operating point, with its two-tier confirmation when reading)")
     parser.add_argument("--ocr", type=Path, action="append", default=None,
                         help="OCR .tflite; repeat to read with an ensemble (default: the "
-                        "shipped int8 ensemble); checked against the ocr.manifest.json beside it")
+                        "shipped int8 reader for --region); checked against the "
+                        "ocr.manifest.json beside it")
     parser.add_argument("--no-coarse", action="store_true",
                         help="full detector pass only (no coarse pass for very large plates)")
     parser.add_argument("--no-read", action="store_true",

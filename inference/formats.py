@@ -287,17 +287,22 @@ def rank(
     region: str = "us",
     probs: np.ndarray | None = None,
     top_n: int = 5,
+    probs_of: str | None = None,
 ) -> list[Candidate]:
     """Rank raw (text, probability) readings with the region's patterns.
 
     Every raw reading is kept; pattern-coerced variants are added. Order is by model
     log-probability plus PATTERN_BONUS for a pattern match of the best reading's length
     (patterns fix character classes, not the length the model read); each Candidate's
-    confidence is the model's probability of that exact string.
+    confidence is the model's probability of that exact string. `probs` are the per-character
+    distributions of one reading, `probs_of` (default: the first raw reading): they price
+    substitutions in that reading only, since another reading of the same length has other
+    characters at those positions (the others are priced without them).
     """
     patterns_for(region)  # an unknown region fails here
     scored: dict[str, tuple[float, Scored]] = {}
     best_len = len(normalise(raw[0][0])) if raw else 0
+    probs_of = normalise(probs_of if probs_of is not None else raw[0][0] if raw else "")
 
     def add(text: str, logp: float, code: str | None) -> None:
         key = logp + (PATTERN_BONUS if code and len(text) == best_len else 0.0)
@@ -310,7 +315,8 @@ def rank(
             continue
         logp = math.log(max(p, 1e-12))
         add(text, logp, matching_region(text, region))
-        rows = probs if probs is not None and len(probs) == len(text) else None
+        rows = probs if probs is not None and text == probs_of and len(probs) == len(text) \
+            else None
         pats = _by_length(region).get(len(text), ())
         slots = {rule: _slots(text, rows, rule) for rule in {r for *_, r in pats}}
         for pat, code, rule in pats:

@@ -185,7 +185,7 @@ class PlateRecognizer:
         res = self.reader.read(crop)
         if not res.text or np.mean(res.char_conf) < MIN_MEAN_CHAR_CONF:
             return None
-        cands = formats.rank(res.alternatives, self.region, res.probs, self.top_n)
+        cands = formats.rank(res.alternatives, self.region, res.probs, self.top_n, res.text)
         return PlateReading(det, res, tuple(cands)) if cands else None
 
     def last_detections(self) -> tuple:

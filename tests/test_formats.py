@@ -158,3 +158,20 @@ def test_romanian_provisional_plates_fit_and_keep_their_digits():
     assert matching_region("B089414", "eu") == "EU-RO"
     assert matching_region("SB014882", "eu") == "EU-RO"
     assert rank([("SB014882", 0.6)], "eu", slot_probs("SB014882", sure=0.95))[0].text == "SB014882"
+
+
+def test_character_distributions_price_only_the_reading_they_belong_to():
+    """Session-7 bug: a runner-up of the same length as the best reading was priced with the
+    best reading's rows, so `EST201` (rows of `ET2014`: S against a sure 1...) cost a negative
+    log-probability and its variants outranked everything at confidence 1.0."""
+    p = slot_probs("ET2014", sure=0.99)
+    raw = [("ET2014", 0.42), ("ET201", 0.064), ("EST2014", 0.048), ("EST201", 0.0073)]
+    cands = rank(raw, "us", p, top_n=8)
+    assert cands[0].text == "ET2014"
+    assert all(c.confidence <= 0.42 for c in cands)
+    assert rank(raw, "us", p, top_n=8, probs_of="ET2014") == cands
+    # rows of another reading given explicitly: the first raw reading is priced without them
+    other = rank([("ABCO123", 0.5), ("ABC0123", 0.3)], "us", slot_probs("ABC0123"),
+                 probs_of="ABC0123")
+    assert {c.text: c.confidence for c in other}["ABC0123"] == pytest.approx(0.3)
+    assert all(c.confidence <= 0.5 for c in other)
