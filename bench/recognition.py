@@ -4,8 +4,9 @@ Pipeline: detect -> rectify -> read -> rank -> track on a 1280x720 stream with o
 interpreter thread. Baseline measured in the same run: the detector alone on the same frames
 (the ratio says what reading and tracking add). Reading one detected plate (rectify -> OCR ->
 rank) is timed with one crop view and with the second look forced (two views: the worst case).
-The OCR is the shipped ensemble (or, with `--ocr-dir DIR`, the ensemble packaged in DIR by
-inference.training.ocr_ensemble, the shipped one then timed beside it for a ratio); its first
+The OCR is the shipped reader for `--region` (default us; or, with `--ocr-dir DIR`, the one
+packaged in DIR by inference.training.ocr_ensemble, the shipped one then timed beside it for a
+ratio); its first
 model alone is timed beside it, and `ocr_mean_members` says how many members a read of the
 bench plate ran (a cascade stops early on a sure reading, docs/ocr.md). Medians are quoted.
 Last stdout line: one JSON object {"ocr_ms_int8", "ocr_ms_float", "pipeline_fps_1t", ...}.
@@ -25,9 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from inference.ocr import MANIFEST, MODELS_DIR, PlateReader  # noqa: E402
+from inference.formats import REGION_FAMILIES  # noqa: E402
+from inference.ocr import MANIFEST, MODELS_DIR, PlateReader, shipped_models  # noqa: E402
 from inference.rectify import box_of, rectify  # noqa: E402
-from inference.runtime import load_manifest  # noqa: E402
 from inference.training.ocr_effects import background, place  # noqa: E402
 
 
@@ -81,17 +82,17 @@ def read_per_plate(image: np.ndarray, corners: np.ndarray,
             timed(lambda: two.read_detections(image, det), 300))
 
 
-def ensemble(folder: Path, kind: str) -> list[str]:
-    """The member files (absolute paths) of the ensemble packaged in `folder`."""
-    return [str(folder / n) for n in load_manifest(folder / MANIFEST.name)["ensemble"][kind]]
+def ensemble(folder: Path, kind: str, region: str) -> list[str]:
+    """The member files (absolute paths) of the region's reader packaged in `folder`."""
+    return [str(folder / n) for n in shipped_models(region, kind, folder / MANIFEST.name)]
 
 
-def time_ocr(folder: Path, crop: np.ndarray) -> tuple[dict, dict, float]:
+def time_ocr(folder: Path, crop: np.ndarray, region: str) -> tuple[dict, dict, float]:
     """ms per read of the folder's int8 and float ensembles and of their first member alone,
     and the members an int8 read ran."""
     ocr, single, members = {}, {}, 0.0
     for kind in ("int8", "float"):
-        names = ensemble(folder, kind)
+        names = ensemble(folder, kind, region)
         reader = PlateReader(names, num_threads=1)
         ocr[kind] = timed(lambda r=reader: r.read(crop), 300)
         members = reader.mean_members if kind == "int8" else members
@@ -108,27 +109,30 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ocr-dir", type=Path, default=MODELS_DIR,
                     help="an OCR ensemble packaged by ocr_ensemble (default: the shipped one)")
+    ap.add_argument("--region", choices=REGION_FAMILIES, default="us",
+                    help="time the reader the manifest names for this region (default us)")
     args = ap.parse_args(argv)
     folder = args.ocr_dir.resolve()
     rng = np.random.default_rng(0)
     image, corners = place(flat_plate("7ABC123"), 160, rng, ir=False)
     crop = rectify(image, corners)
-    ocr, single, members = time_ocr(folder, crop)
+    ocr, single, members = time_ocr(folder, crop, args.region)
     extra = {}
     if folder != MODELS_DIR.resolve():  # a candidate: the shipped reader in the same run
-        shipped, _, _ = time_ocr(MODELS_DIR, crop)
+        shipped, _, _ = time_ocr(MODELS_DIR, crop, args.region)
         extra = {"ocr_ms_int8_shipped": round(shipped["int8"], 3),
                  "ocr_ratio_vs_shipped": round(ocr["int8"] / shipped["int8"], 3)}
         print(f"OCR int8 {folder} vs the shipped reader: {extra['ocr_ratio_vs_shipped']:.2f}x")
     print(f"OCR int8 speed-up over float: {ocr['float'] / ocr['int8']:.2f}x")
-    read_ms = read_per_plate(image, corners, ensemble(folder, "int8"))
+    read_ms = read_per_plate(image, corners, ensemble(folder, "int8", args.region))
     print(f"read per plate (rectify + OCR int8 + rank): one view {read_ms[0]:.3f} ms, "
           f"with the second look {read_ms[1]:.3f} ms ({read_ms[1] / read_ms[0]:.2f}x)")
 
     from appliance.config.recognition import RecognitionConfig
     from inference.pipeline import build_recognizer
 
-    rec = build_recognizer(RecognitionConfig(num_threads=1, ocr_model=ensemble(folder, "int8")))
+    rec = build_recognizer(RecognitionConfig(num_threads=1, region=args.region,
+                                             ocr_model=ensemble(folder, "int8", args.region)))
     frames = stream(60, rng)
     det_ms = statistics.median(timed(lambda f=f: rec.detector.detect(f), 1) for f in frames[:30])
     mono = 1000.0
