@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import cv2
@@ -228,7 +228,7 @@ class PlateRecognizer:
             )
             for r in readings
         ]
-        return self.tracker.update(obs, mono_time, clock_synced)
+        return self._stamped(self.tracker.update(obs, mono_time, clock_synced))
 
     @staticmethod
     def _char_conf(r: PlateReading) -> tuple[float, ...]:
@@ -244,7 +244,26 @@ class PlateRecognizer:
 
     def flush(self) -> list[Read]:
         with self._lock:
-            return self.tracker.flush()
+            return self._stamped(self.tracker.flush())
+
+    def models(self) -> dict:
+        """The models behind this recognizer's reads, stamped on each as `Read.extra["models"]`:
+        an evidence record names what produced it, and a model update shows in the records
+        (a read carries the models in use when its track closed)."""
+        out: dict = {"region": self.region}
+        model = getattr(self.detector, "model", None)
+        if model is not None:
+            out["detector"] = {"file": model.path.name, "version": model.version}
+        names = getattr(self.reader, "models", None)
+        if names:
+            out["ocr"] = {"files": list(names), "version": getattr(self.reader, "version", None)}
+        return out
+
+    def _stamped(self, reads: list[Read]) -> list[Read]:
+        if not reads:
+            return reads
+        models = self.models()
+        return [replace(r, extra={**r.extra, "models": models}) for r in reads]
 
     def close(self) -> None:
         for part in (self.reader, self.detector):

@@ -74,6 +74,10 @@ def test_stream_gives_one_voted_read_with_direction(reader):
     assert r.first_seen_mono == 500 and r.last_seen_mono == pytest.approx(500.7)
     assert r.candidates[0].text == r.plate and 0 < r.confidence <= 1
     assert r.crop_jpeg[:2] == b"\xff\xd8" and r.frame_jpeg[:2] == b"\xff\xd8"
+    # the read names what made it (a fake detector has no model file: only the reader)
+    assert r.extra["models"] == {"region": "us", "ocr": {"files": ["ocr_int8.tflite"],
+                                                         "version": reader.version}}
+    assert "char_conf" in r.extra
     assert rec.flush() == []
 
 
@@ -103,6 +107,10 @@ def test_shipped_models_end_to_end():
         rec.process(frame, 1.7e9 + i / 10, 100 + i / 10, True)
     reads = rec.flush()
     assert [r.plate for r in reads] == ["6TRJ244"]
+    models = reads[0].extra["models"]
+    assert models["detector"] == {"file": "detector_int8.tflite",
+                                  "version": rec.detector.model.version}
+    assert models["ocr"]["files"] == list(rec.reader.models) and models["region"] == "us"
 
 
 def test_operating_point_comes_from_the_model_unless_configured():

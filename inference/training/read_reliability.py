@@ -86,7 +86,8 @@ def collect_crops(root: Path, reader) -> list[tuple[float, bool]]:
             raise SystemExit(f"cannot decode image {root / 'images' / rec['image']}")
         h, w = image.shape[:2]
         res = reader.read(rectify(image, None, (0, 0, w, h), margin=0.0))
-        cands = formats.rank(res.alternatives, "us", res.probs, probs_of=res.text) if res.text else []
+        cands = (formats.rank(res.alternatives, "us", res.probs, probs_of=res.text)
+                 if res.text else [])
         best = cands[0] if cands else None
         out.append((best.confidence, best.text == formats.normalise(rec["text"])) if best
                    else (0.0, False))
