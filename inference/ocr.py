@@ -277,7 +277,8 @@ def cascade_of(manifest: Mapping, names: Sequence[str]) -> Cascade:
         if block.keys() & set(CASCADE_KEYS[1:]):
             raise ValueError("OCR manifest: ensemble.sure_above/agree need min_members")
         return Cascade(len(names))
-    n = min((len(v) for v in lists.values()), default=0)
+    # a reader of one model (a region's, say) reads alone: min_members bounds the others
+    n = min((len(v) for v in lists.values() if len(v) > 1), default=1)
     k, sure, agree = block["min_members"], block.get("sure_above"), block.get("agree", False)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
         raise ValueError(f"OCR manifest: ensemble.min_members must be an integer 1..{n} "
@@ -287,7 +288,7 @@ def cascade_of(manifest: Mapping, names: Sequence[str]) -> Cascade:
                          f"got {sure!r}")
     if not isinstance(agree, bool):
         raise ValueError(f"OCR manifest: ensemble.agree must be true or false, got {agree!r}")
-    if list(names) not in lists.values():
+    if list(names) not in lists.values() or len(names) == 1:
         return Cascade(len(names))
     return Cascade(k, float(sure), agree)
 
