@@ -272,9 +272,16 @@ class Unit:
                          "pings": self.watchdog.pings if self.watchdog else 0,
                          "withheld": self.watchdog.missed if self.watchdog else 0},
             "recognizer": type(self.recognizer).__name__ if self.recognizer else None,
+            "models": self._models(),
             "sink": type(self.sink).__name__,
             **self._service_health(),
         }
+
+    def _models(self) -> dict | None:
+        """The recognizer's models (region, detector, OCR reader): what technicians check
+        after a model update, the same record every read carries (`Read.extra["models"]`)."""
+        models = getattr(self.recognizer, "models", None)
+        return models() if callable(models) else None
 
     def _service_health(self) -> dict:
         """Each named service's own health (store stats, uplink link state) under its name."""

@@ -93,6 +93,26 @@ def test_health_reports_host_and_clock(tmp_path, factory):
         h = unit.health()
         assert h["disk"]["free_bytes"] > 0 and isinstance(h["clock_synchronised"], bool)
         assert "temperatures_c" in h and "watchdog" in h and h["recognizer"] == "NullRecognizer"
+        assert h["models"] is None  # a recognizer without models names none
     finally:
         unit.stop()
     assert unit.health()["state"] == "stopped"
+
+
+class ModelledRecognizer(NullRecognizer):
+    """A recognizer that names its models, as inference.pipeline.PlateRecognizer does."""
+
+    def models(self):
+        return {"region": "eu", "ocr": {"files": ["ocr8_int8.tflite"], "version": "x"}}
+
+
+def test_health_names_the_recognizers_models(tmp_path, factory):
+    unit = Unit(config(), data_dir=tmp_path, parts=UnitParts(
+        source=SyntheticSource(320, 180, 30, pace=False), recognizer=ModelledRecognizer(),
+        pin_factory=factory), max_frames=5)
+    unit.start()
+    try:
+        unit.loop.finished.wait(10)
+        assert unit.health()["models"]["ocr"]["files"] == ["ocr8_int8.tflite"]
+    finally:
+        unit.stop()
