@@ -209,6 +209,12 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"alpr eval: {exc}") from exc
     summary = evaluate(items, recognize, reading, extra)
     print(format_summary(summary))
+    print(f"{'detector':<17} {detector.model.path.name} {detector.model.version}")
+    if reading:
+        from inference.ocr import shipped_models
+
+        names = [Path(p).name for p in (args.ocr or shipped_models(args.region))]
+        print(f"{'reader':<17} {' + '.join(names)} (region {args.region})")
     if args.json is not None:
         keys = JSON_KEYS + (EXTRA_KEYS if extra is not None else ())
         out = {k: summary[k] for k in keys}

@@ -7,6 +7,7 @@ import numpy as np
 
 from appliance.cli import main
 from inference.eval_cli import JSON_KEYS, ROW_KEYS, pipeline
+from inference.ocr import shipped_models
 from inference.rectify import box_of
 from inference.training.ocr_effects import background
 from inference.training.render import render_plate
@@ -31,12 +32,15 @@ def make_openalpr_folder(root, n=3):
     return truths
 
 
-def test_eval_json_has_exactly_the_keys(tmp_path):
+def test_eval_json_has_exactly_the_keys(tmp_path, capsys):
     data = tmp_path / "bench"
     data.mkdir()
     make_openalpr_folder(data)
     out = tmp_path / "eval.json"
     assert main(["eval", str(data), "--region", "us", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out  # the summary names the models it measured
+    assert "detector_int8.tflite" in printed
+    assert f"{' + '.join(shipped_models('us'))} (region us)" in printed
     doc = json.loads(out.read_text())
     assert list(doc) == list(JSON_KEYS)
     assert doc["images"] == 3 and doc["plates"] == 3
