@@ -48,3 +48,28 @@ def test_countries_keep_only_those_plates_text_and_images(tmp_path):
     items = {i.path.name: [(p.text, p.box[0]) for p in i.plates] for i in load_dataset(out)}
     # the other country's plate stays a labelled box (a detection there is no false positive)
     assert items == {"uk.jpg": [("SA54SGO", 1)], "mixed.jpg": [("ERBKK911", 1), (None, 50)]}
+
+
+def test_entries_with_a_split_are_selected_by_it(tmp_path):
+    """scene_extra_text.json's shape: no plate index, a split per entry."""
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("rl.jpg", "uk.jpg"):
+        (images / name).write_bytes(b"not decoded here")
+    labels = {"plates": [
+        {"image": "rl.jpg", "box": [10, 20, 30, 8], "split": "train", "text": "B97TWD",
+         "country": "RO"},
+        {"image": "rl.jpg", "box": [100, 50, 60, 15], "split": "train", "text": None,
+         "country": "RO"},
+        {"image": "uk.jpg", "box": [5, 6, 70, 18], "split": "val", "text": "EA13SLZ",
+         "country": "GB"}]}
+    out = tmp_path / "out"
+    assert write_folder(labels, images, out, split="val") == 1
+    assert [(i.path.name, [p.text for p in i.plates]) for i in load_dataset(out)] == [
+        ("uk.jpg", ["EA13SLZ"])]
+    assert write_folder(labels, images, tmp_path / "all") == 2
+    rl = next(i for i in load_dataset(tmp_path / "all") if i.path.name == "rl.jpg")
+    assert [p.text for p in rl.plates] == ["B97TWD", None]  # in the file's order
+    labels["plates"][0]["split"] = "test"
+    with pytest.raises(ValueError, match=r"plates\[0\]: split must be train or val"):
+        write_folder(labels, images, tmp_path / "bad")

@@ -10,6 +10,10 @@ command as everything else:
         --labels docs/eval/ro_dashcam_val_text.json --out /tmp/ro_val
     alpr eval /tmp/ro_val --region eu
 
+The same for the plates the scene labels leave out (`docs/eval/scene_extra_text.json`, whose
+entries carry their split: `--split train|val`); their folder lists only those plates (with
+or without text), not the images' labelled ones, so use its reading figures.
+
 The images stay where they are (never copied into the repo).
 """
 
@@ -23,14 +27,20 @@ from pathlib import Path
 
 
 def write_folder(labels: dict, images: Path, out: Path,
-                 countries: frozenset[str] | None = None) -> int:
+                 countries: frozenset[str] | None = None, split: str = "all") -> int:
     """Write the folder; returns the number of images. With `countries`, only images with a
-    plate of those countries, and only those plates' text (the others stay labelled boxes)."""
+    plate of those countries, and only those plates' text (the others stay labelled boxes).
+    With `split` (train or val), only the entries of that split (files whose entries carry a
+    `split`, such as scene_extra_text.json)."""
     by_image: dict[str, list[dict]] = defaultdict(list)
-    for rec in labels["plates"]:
+    for n, rec in enumerate(labels["plates"]):
+        if rec.get("split", split) not in ("train", "val", split):
+            raise ValueError(f"plates[{n}]: split must be train or val, got {rec['split']!r}")
+        if split != "all" and rec.get("split", split) != split:
+            continue
         if countries is not None and rec.get("country") not in countries:
             rec = {**rec, "text": None}
-        by_image[rec["image"]].append(rec)
+        by_image[rec["image"]].append({"plate": n, **rec})
     if countries is not None:
         by_image = defaultdict(list, {k: v for k, v in by_image.items()
                                       if any(p["text"] for p in v)})
@@ -58,11 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--countries", default=None,
                     help="comma-separated country codes (the transcription's `country`): only "
                     "those plates are read; e.g. GB,DE,FR,ES,IE,UA for the European ones")
+    ap.add_argument("--split", choices=("train", "val", "all"), default="all",
+                    help="only the entries of this split (files whose entries carry `split`)")
     args = ap.parse_args(argv)
     countries = frozenset(args.countries.split(",")) if args.countries else None
     try:
         labels = json.loads(args.labels.read_text())
-        n = write_folder(labels, args.data / "scenes" / "images", args.out, countries)
+        n = write_folder(labels, args.data / "scenes" / "images", args.out, countries,
+                         args.split)
     except (OSError, ValueError, KeyError) as exc:
         print(f"transcribed: {exc}", file=sys.stderr)
         return 2
