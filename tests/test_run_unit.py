@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from gpiozero import LED as GzLED
 
 from appliance.config import AlprConfig
@@ -83,22 +84,6 @@ def test_bad_gpio_pin_is_safe_mode_naming_the_key(tmp_path, factory):
         blocker.close()
 
 
-def test_health_reports_host_and_clock(tmp_path, factory):
-    unit = Unit(config(), data_dir=tmp_path, parts=UnitParts(
-        source=SyntheticSource(320, 180, 30, pace=False), recognizer=NullRecognizer(),
-        pin_factory=factory), max_frames=5)
-    unit.start()
-    try:
-        unit.loop.finished.wait(10)
-        h = unit.health()
-        assert h["disk"]["free_bytes"] > 0 and isinstance(h["clock_synchronised"], bool)
-        assert "temperatures_c" in h and "watchdog" in h and h["recognizer"] == "NullRecognizer"
-        assert h["models"] is None  # a recognizer without models names none
-    finally:
-        unit.stop()
-    assert unit.health()["state"] == "stopped"
-
-
 class ModelledRecognizer(NullRecognizer):
     """A recognizer that names its models, as inference.pipeline.PlateRecognizer does."""
 
@@ -106,13 +91,21 @@ class ModelledRecognizer(NullRecognizer):
         return {"region": "eu", "ocr": {"files": ["ocr8_int8.tflite"], "version": "x"}}
 
 
-def test_health_names_the_recognizers_models(tmp_path, factory):
+@pytest.mark.parametrize(("recognizer", "models"), [
+    (NullRecognizer, None),  # a recognizer without models names none
+    (ModelledRecognizer, ModelledRecognizer().models()),
+])
+def test_health_reports_host_clock_and_models(tmp_path, factory, recognizer, models):
     unit = Unit(config(), data_dir=tmp_path, parts=UnitParts(
-        source=SyntheticSource(320, 180, 30, pace=False), recognizer=ModelledRecognizer(),
+        source=SyntheticSource(320, 180, 30, pace=False), recognizer=recognizer(),
         pin_factory=factory), max_frames=5)
     unit.start()
     try:
         unit.loop.finished.wait(10)
-        assert unit.health()["models"]["ocr"]["files"] == ["ocr8_int8.tflite"]
+        h = unit.health()
+        assert h["disk"]["free_bytes"] > 0 and isinstance(h["clock_synchronised"], bool)
+        assert "temperatures_c" in h and "watchdog" in h
+        assert h["recognizer"] == recognizer.__name__ and h["models"] == models
     finally:
         unit.stop()
+    assert unit.health()["state"] == "stopped"
