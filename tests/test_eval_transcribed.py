@@ -6,11 +6,17 @@ from inference.eval_data import load_dataset
 from inference.training.transcribed import write_folder
 
 
-def test_transcription_becomes_an_openalpr_folder(tmp_path):
+def image_folder(tmp_path, *names):
+    """A folder of placeholder image files (write_folder links them; nothing decodes them)."""
     images = tmp_path / "images"
     images.mkdir()
-    for name in ("a.jpg", "b.jpg"):
+    for name in names:
         (images / name).write_bytes(b"not decoded here")
+    return images
+
+
+def test_transcription_becomes_an_openalpr_folder(tmp_path):
+    images = image_folder(tmp_path, "a.jpg", "b.jpg")
     labels = {"plates": [
         {"image": "a.jpg", "plate": 1, "box": [10, 20, 30.5, 8], "text": None},
         {"image": "a.jpg", "plate": 0, "box": [100, 50, 60, 15], "text": "B58DTK"},
@@ -32,10 +38,7 @@ def test_a_listed_image_that_is_missing_is_a_clear_error(tmp_path):
 
 
 def test_countries_keep_only_those_plates_text_and_images(tmp_path):
-    images = tmp_path / "images"
-    images.mkdir()
-    for name in ("uk.jpg", "pk.jpg", "mixed.jpg"):
-        (images / name).write_bytes(b"not decoded here")
+    images = image_folder(tmp_path, "uk.jpg", "pk.jpg", "mixed.jpg")
     labels = {"plates": [
         {"image": "uk.jpg", "plate": 0, "box": [1, 2, 30, 8], "text": "SA54SGO", "country": "GB"},
         {"image": "pk.jpg", "plate": 0, "box": [1, 2, 30, 8], "text": "AHG760", "country": "PK"},
@@ -52,10 +55,7 @@ def test_countries_keep_only_those_plates_text_and_images(tmp_path):
 
 def test_entries_with_a_split_are_selected_by_it(tmp_path):
     """scene_extra_text.json's shape: no plate index, a split per entry."""
-    images = tmp_path / "images"
-    images.mkdir()
-    for name in ("rl.jpg", "uk.jpg"):
-        (images / name).write_bytes(b"not decoded here")
+    images = image_folder(tmp_path, "rl.jpg", "uk.jpg")
     labels = {"plates": [
         {"image": "rl.jpg", "box": [10, 20, 30, 8], "split": "train", "text": "B97TWD",
          "country": "RO"},
