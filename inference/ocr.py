@@ -14,7 +14,9 @@ forced alignment (`align`).
 
 An ensemble may be read as a cascade (`Cascade`, the manifest's `ensemble.min_members` /
 `sure_above` / `agree`): members run in their order and the reader stops adding them once the
-combined reading is sure; without those settings every member reads every crop.
+combined reading is sure; without those settings every member reads every crop. The manifest
+may name a reader per region (`ensemble.regions`, `shipped_models`): the unit reads with its
+region's.
 """
 
 from __future__ import annotations
@@ -269,8 +271,9 @@ def combine(member_probs: Sequence[np.ndarray], top_n: int = 5) -> OcrResult:
 
 def cascade_of(manifest: Mapping, names: Sequence[str]) -> Cascade:
     """The cascade a reader of these member files uses: the manifest's `ensemble` settings when
-    the files are one of its variants' member lists (in order), else every member (as does a
-    manifest without the settings). The settings are checked whenever present."""
+    the files are one of its member lists (in order; the default reader's or a region's, see
+    `shipped_models`) of several models, else every member (as does a manifest without the
+    settings). The settings are checked whenever present."""
     block = _ensemble(manifest)
     lists = _member_lists(block)
     if "min_members" not in block:
