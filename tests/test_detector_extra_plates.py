@@ -222,3 +222,45 @@ def test_trainer_sampler_takes_the_training_split_of_the_extra_plates(tmp_path):
     bad = _extra_file(tmp_path / "bad.json", [_entry(VAL, [1, 1, 5, 5], "train")])
     with pytest.raises(SystemExit, match="extra plates: .*bad.json"):
         build_sampler(TrainConfig(data=tmp_path, extra_plates=bad))
+
+
+def test_stage_6_needs_extra_plates_and_changes_only_the_two_line_share(tmp_path):
+    from inference.training import detector_cli
+    from inference.training.detector_train import STAGE5, STAGE6, STAGE_VERSIONS
+
+    parser = argparse.ArgumentParser()
+    detector_cli.add_arguments(parser)
+    weights, mined = tmp_path / "w.h5", tmp_path / "mined.json"
+    extra = _extra_file(tmp_path / "extra.json", [])
+    weights.write_bytes(b"x")
+    mined.write_text("{}")
+    base = ["--resume", str(weights), "--hard-negatives", str(mined)]
+    stage6 = detector_cli._stage_settings(parser.parse_args(
+        [*base, "--stage", "6", "--extra-plates", str(extra)]))
+    assert stage6 == {**STAGE6, "resume": weights, "hard_negatives": mined, "extra_plates": extra}
+    assert STAGE_VERSIONS[stage6["stage"]] == "1.5.0" and stage6["sample_stream"] == 6
+    assert stage6["p_two_line"] > STAGE5["p_two_line"]
+    changed = ("p_two_line", "sample_stream", "stage")
+    assert {k: v for k, v in STAGE6.items() if k not in changed} == \
+        {k: v for k, v in STAGE5.items() if k not in changed}
+    with pytest.raises(SystemExit, match="go together"):
+        detector_cli._stage_settings(parser.parse_args([*base, "--stage", "6"]))
+    with pytest.raises(SystemExit, match="--stage needs"):
+        detector_cli._stage_settings(parser.parse_args(
+            ["--resume", str(weights), "--stage", "6", "--extra-plates", str(extra)]))
+    with pytest.raises(SystemExit):  # argparse: there is no stage 7
+        parser.parse_args([*base, "--stage", "7", "--extra-plates", str(extra)])
+
+
+@pytest.mark.parametrize("minutes", ["0", "-5"])
+def test_time_limit_must_be_positive(tmp_path, minutes):
+    from inference.training import detector_cli
+
+    parser = argparse.ArgumentParser()
+    detector_cli.add_arguments(parser)
+    (tmp_path / "scenes").mkdir()
+    (tmp_path / "scenes" / "labels.jsonl").write_text("")
+    with pytest.raises(SystemExit, match="--time-limit must be positive"):
+        detector_cli.run(parser.parse_args(["--data", str(tmp_path), "--out",
+                                            str(tmp_path / "out"), "--time-limit", minutes]))
+    assert not (tmp_path / "out").exists()  # refused before anything was written

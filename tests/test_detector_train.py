@@ -164,6 +164,23 @@ def test_train_smoke_stage_3_hard_negatives_and_export_only(stage1, tmp_path):
     assert manifest["training"]["p_negative"] == 0.2
 
 
+
+@pytest.mark.slow
+def test_train_smoke_time_limit_stops_early_and_exports(stage1, tmp_path):
+    from inference.training import detector_cli
+
+    data, out, parser = stage1
+    out_t = tmp_path / "out_t"  # a limit shorter than one step: stops after the first
+    assert detector_cli.run(parser.parse_args(["--smoke", "--data", str(data), "--out",
+                                               str(out_t), "--resume",
+                                               str(out / "detector_train.weights.h5"),
+                                               "--time-limit", "0.00001"])) == 0
+    manifest = json.loads((out_t / "detector.manifest.json").read_text())
+    assert manifest["training"]["steps"] == 1 and manifest["training"]["planned_steps"] == 3
+    assert manifest["training"]["time_limit_s"] == pytest.approx(0.0006)
+    assert (out_t / "detector_train.weights.h5").exists()
+    assert set(manifest["validation"]) == {"float", "int8"}
+
 def test_stage_option_picks_stage_4_settings(tmp_path):
     from inference.training import detector_cli
     from inference.training.detector_train import STAGE3, STAGE_VERSIONS

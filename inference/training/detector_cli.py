@@ -33,14 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hard-negatives", type=Path, default=None, metavar="MINED_JSON",
                         help="stage 3 (with --resume): regions mined from the training frames "
                              "by inference.training.detector_mining; settings STAGE3")
-    parser.add_argument("--stage", type=int, choices=(3, 4, 5), default=None,
+    parser.add_argument("--stage", type=int, choices=(3, 4, 5, 6), default=None,
                         help="with --resume and --hard-negatives: the settings STAGE3 (default), "
-                             "STAGE4 (adds square / two-line synthetic plates) or STAGE5 (with "
-                             "--extra-plates: labels completed by eye) of detector_train.py")
+                             "STAGE4 (adds square / two-line synthetic plates), STAGE5 (with "
+                             "--extra-plates: labels completed by eye) or STAGE6 (with "
+                             "--extra-plates: a larger square / two-line share) of "
+                             "detector_train.py")
     parser.add_argument("--extra-plates", type=Path, default=None, metavar="JSON",
                         help="plates the scene labels leave out (docs/eval/"
                              "scene_extra_plates.json): its training-split plates are positives")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
+                        help="stop training after this many minutes, save and export the "
+                             "weights reached (the manifest records the steps done)")
     parser.add_argument("--threads", type=int, default=1,
                         help="TensorFlow threads (default 1: bit-reproducible; 2 on a dedicated "
                              "2-core machine is ~1.6x quicker)")
@@ -62,14 +67,14 @@ def _renderer(enabled: bool, p_two_line: float = 0.0):
 
 def _stage_settings(args: argparse.Namespace) -> dict | None:
     """The fine-tune settings --resume/--hard-negatives/--stage ask for (None: stage 1)."""
-    from inference.training.detector_train import FINETUNE, STAGE3, STAGE4, STAGE5
+    from inference.training.detector_train import FINETUNE, STAGE3, STAGE4, STAGE5, STAGE6
 
     resume, mined = getattr(args, "resume", None), getattr(args, "hard_negatives", None)
     stage, extra = getattr(args, "stage", None), getattr(args, "extra_plates", None)
     if stage is not None and mined is None:
         raise SystemExit("alpr train detector: --stage needs --resume and --hard-negatives")
-    if (stage == 5) != (extra is not None):
-        raise SystemExit("alpr train detector: --stage 5 and --extra-plates go together")
+    if (stage in (5, 6)) != (extra is not None):
+        raise SystemExit("alpr train detector: --stage 5 or 6 and --extra-plates go together")
     if extra is not None and not extra.exists():
         raise SystemExit(f"alpr train detector: --extra-plates {extra} not found")
     if args.export_only:
@@ -86,7 +91,7 @@ def _stage_settings(args: argparse.Namespace) -> dict | None:
         raise SystemExit(f"alpr train detector: --resume {resume} not found")
     if mined is None:
         return {**FINETUNE, "resume": resume}
-    settings = {4: STAGE4, 5: STAGE5}.get(stage, STAGE3)
+    settings = {4: STAGE4, 5: STAGE5, 6: STAGE6}.get(stage, STAGE3)
     return {**settings, "resume": resume, "hard_negatives": mined, "extra_plates": extra}
 
 
@@ -117,6 +122,11 @@ def run(args: argparse.Namespace) -> int:
         cfg.batch = args.batch
     if getattr(args, "lr", None) is not None:
         cfg.lr = args.lr
+    limit = getattr(args, "time_limit", None)
+    if limit is not None:
+        if limit <= 0:
+            raise SystemExit("alpr train detector: --time-limit must be positive (minutes)")
+        cfg.time_limit_s = 60 * limit
     renderer = None if args.export_only else _renderer(not args.no_render and not args.smoke,
                                                        cfg.p_two_line)
     manifest = train(cfg, renderer, export_only=args.export_only)
