@@ -104,7 +104,7 @@ def folder_arg(value: str) -> tuple[Path, str]:
 def main(argv: list[str] | None = None) -> int:
     from inference.detector import Detector
     from inference.eval_data import load_dataset
-    from inference.ocr import DEFAULT_MODELS, PlateReader
+    from inference.ocr import PlateReader, shipped_models
     from inference.pipeline import PlateRecognizer
     from inference.tracker import Tracker
 
@@ -117,15 +117,24 @@ def main(argv: list[str] | None = None) -> int:
                     help="scenes layout only (default val)")
     ap.add_argument("--json", type=Path, default=None, metavar="OUT")
     args = ap.parse_args(argv)
-    detector, reader = Detector(None), PlateReader(DEFAULT_MODELS)
+    detector = Detector(None)
+    readers: dict[tuple[str, ...], PlateReader] = {}  # each region's shipped reader, as the unit
+
+    def reader_for(region: str) -> PlateReader:
+        names = shipped_models(region)
+        if names not in readers:
+            readers[names] = PlateReader(names)
+        return readers[names]
+
     pairs, per_folder = [], {}
     for path, region in args.folders:
-        rec = PlateRecognizer(detector, reader, Tracker(region=region), region=region)
+        rec = PlateRecognizer(detector, reader_for(region), Tracker(region=region),
+                              region=region)
         got = collect(load_dataset(path, args.split), rec)
         per_folder[f"{path}:{region}"] = reliability(*zip(*got, strict=True)) if got else None
         pairs += got
     if args.us_crops:
-        got = collect_crops(args.us_crops, reader)
+        got = collect_crops(args.us_crops, reader_for("us"))
         per_folder[f"{args.us_crops}:us-crops"] = reliability(*zip(*got, strict=True))
         pairs += got
     table = reliability(*zip(*pairs, strict=True)) if pairs else reliability([], [])
