@@ -248,8 +248,31 @@ def test_stage_6_needs_extra_plates_and_changes_only_the_two_line_share(tmp_path
     with pytest.raises(SystemExit, match="--stage needs"):
         detector_cli._stage_settings(parser.parse_args(
             ["--resume", str(weights), "--stage", "6", "--extra-plates", str(extra)]))
-    with pytest.raises(SystemExit):  # argparse: there is no stage 7
-        parser.parse_args([*base, "--stage", "7", "--extra-plates", str(extra)])
+    with pytest.raises(SystemExit):  # argparse: there is no stage 8
+        parser.parse_args([*base, "--stage", "8", "--extra-plates", str(extra)])
+
+
+def test_stage_7_is_stage_5_with_a_fresh_stream_and_the_next_unshipped_version(tmp_path):
+    from inference.training import detector_cli
+    from inference.training.detector_train import STAGE5, STAGE7, STAGE_VERSIONS
+
+    parser = argparse.ArgumentParser()
+    detector_cli.add_arguments(parser)
+    weights, mined = tmp_path / "w.h5", tmp_path / "mined.json"
+    extra = _extra_file(tmp_path / "extra.json", [])
+    weights.write_bytes(b"x")
+    mined.write_text("{}")
+    base = ["--resume", str(weights), "--hard-negatives", str(mined)]
+    stage7 = detector_cli._stage_settings(parser.parse_args(
+        [*base, "--stage", "7", "--extra-plates", str(extra)]))
+    assert stage7 == {**STAGE7, "resume": weights, "hard_negatives": mined, "extra_plates": extra}
+    # 1.5.0 is the stage-6 candidate's number: stage 7 may not reuse it
+    assert STAGE_VERSIONS[7] == "1.6.0" and len(set(STAGE_VERSIONS.values())) == len(STAGE_VERSIONS)
+    assert stage7["p_two_line"] == STAGE5["p_two_line"] and stage7["sample_stream"] == 7
+    assert {k: v for k, v in STAGE7.items() if k not in ("sample_stream", "stage")} == \
+        {k: v for k, v in STAGE5.items() if k not in ("sample_stream", "stage")}
+    with pytest.raises(SystemExit, match="go together"):
+        detector_cli._stage_settings(parser.parse_args([*base, "--stage", "7"]))
 
 
 @pytest.mark.parametrize("minutes", ["0", "-5"])

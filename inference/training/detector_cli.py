@@ -33,11 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hard-negatives", type=Path, default=None, metavar="MINED_JSON",
                         help="stage 3 (with --resume): regions mined from the training frames "
                              "by inference.training.detector_mining; settings STAGE3")
-    parser.add_argument("--stage", type=int, choices=(3, 4, 5, 6), default=None,
+    parser.add_argument("--stage", type=int, choices=(3, 4, 5, 6, 7), default=None,
                         help="with --resume and --hard-negatives: the settings STAGE3 (default), "
                              "STAGE4 (adds square / two-line synthetic plates), STAGE5 (with "
-                             "--extra-plates: labels completed by eye) or STAGE6 (with "
-                             "--extra-plates: a larger square / two-line share) of "
+                             "--extra-plates: labels completed by eye), STAGE6 (with "
+                             "--extra-plates: a larger square / two-line share) or STAGE7 "
+                             "(with --extra-plates: stage 5's settings, re-mined) of "
                              "detector_train.py")
     parser.add_argument("--extra-plates", type=Path, default=None, metavar="JSON",
                         help="plates the scene labels leave out (docs/eval/"
@@ -67,14 +68,14 @@ def _renderer(enabled: bool, p_two_line: float = 0.0):
 
 def _stage_settings(args: argparse.Namespace) -> dict | None:
     """The fine-tune settings --resume/--hard-negatives/--stage ask for (None: stage 1)."""
-    from inference.training.detector_train import FINETUNE, STAGE3, STAGE4, STAGE5, STAGE6
+    from inference.training.detector_train import FINETUNE, STAGE3, STAGE4, STAGE5, STAGE6, STAGE7
 
     resume, mined = getattr(args, "resume", None), getattr(args, "hard_negatives", None)
     stage, extra = getattr(args, "stage", None), getattr(args, "extra_plates", None)
     if stage is not None and mined is None:
         raise SystemExit("alpr train detector: --stage needs --resume and --hard-negatives")
-    if (stage in (5, 6)) != (extra is not None):
-        raise SystemExit("alpr train detector: --stage 5 or 6 and --extra-plates go together")
+    if (stage in (5, 6, 7)) != (extra is not None):
+        raise SystemExit("alpr train detector: --stage 5, 6 or 7 and --extra-plates go together")
     if extra is not None and not extra.exists():
         raise SystemExit(f"alpr train detector: --extra-plates {extra} not found")
     if args.export_only:
@@ -91,7 +92,7 @@ def _stage_settings(args: argparse.Namespace) -> dict | None:
         raise SystemExit(f"alpr train detector: --resume {resume} not found")
     if mined is None:
         return {**FINETUNE, "resume": resume}
-    settings = {4: STAGE4, 5: STAGE5, 6: STAGE6}.get(stage, STAGE3)
+    settings = {4: STAGE4, 5: STAGE5, 6: STAGE6, 7: STAGE7}.get(stage, STAGE3)
     return {**settings, "resume": resume, "hard_negatives": mined, "extra_plates": extra}
 
 

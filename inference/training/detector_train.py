@@ -20,8 +20,10 @@ logger = logging.getLogger(__name__)
 # the model version each stage's run produces (1.1: stage 2 (--resume) on the 1.0 run; 1.2: stage
 # 3 (--hard-negatives) on 1.1; 1.3: stage 4 (--stage 4, second mining round) on 1.2; 1.4: stage 5
 # (--stage 5, labels completed by eye) on 1.3; 1.5: stage 6 (--stage 6, re-mined with the whole
-# extra-plates file, more square / two-line plates) on 1.4)
-STAGE_VERSIONS = {1: "1.0.0", 2: "1.1.0", 3: "1.2.0", 4: "1.3.0", 5: "1.4.0", 6: "1.5.0"}
+# extra-plates file, more square / two-line plates) on 1.4, measured and not shipped; 1.6: stage 7
+# (--stage 7, the re-mining alone) on 1.4 -- 1.5.0 stays the stage-6 candidate's number)
+STAGE_VERSIONS = {1: "1.0.0", 2: "1.1.0", 3: "1.2.0", 4: "1.3.0", 5: "1.4.0", 6: "1.5.0",
+                  7: "1.6.0"}
 
 
 @dataclass
@@ -99,6 +101,11 @@ STAGE5 = {**STAGE4, "sample_stream": 5, "stage": 5}
 # those of aspect 1.4-2 score under 0.45 vs 4 % of the longer ones (docs/detector.md, Stage 6),
 # so the synthetic pool's square / two-line share goes 0.15 -> 0.35. A fresh sample stream.
 STAGE6 = {**STAGE5, "p_two_line": 0.35, "sample_stream": 6, "stage": 6}
+
+# Stage 7 (`--stage 7`, same inputs as stage 5): stage 6 without its square / two-line change, to
+# tell the re-mining's effect (1.4.0 with the whole extra-plates file) from that change's. Stage-5
+# settings, a fresh sample stream.
+STAGE7 = {**STAGE5, "sample_stream": 7, "stage": 7}
 
 
 def _setup_tf(seed: int, threads: int = 1):
