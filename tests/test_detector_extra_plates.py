@@ -183,9 +183,10 @@ def test_eval_cli_extra_plates_json_and_errors(tmp_path, capsys):
                                         str(extra_path)]))
 
 
-def test_stage_5_needs_extra_plates_and_keeps_stage_4_settings(tmp_path):
+def _stage_cli(tmp_path):
+    """`alpr train detector`'s parser and the files a fine-tune stage names: (parser, weights,
+    mined, extra, the --resume/--hard-negatives arguments)."""
     from inference.training import detector_cli
-    from inference.training.detector_train import STAGE4, STAGE5, STAGE_VERSIONS
 
     parser = argparse.ArgumentParser()
     detector_cli.add_arguments(parser)
@@ -193,7 +194,14 @@ def test_stage_5_needs_extra_plates_and_keeps_stage_4_settings(tmp_path):
     extra = _extra_file(tmp_path / "extra.json", [])
     weights.write_bytes(b"x")
     mined.write_text("{}")
-    base = ["--resume", str(weights), "--hard-negatives", str(mined)]
+    return parser, weights, mined, extra, ["--resume", str(weights), "--hard-negatives", str(mined)]
+
+
+def test_stage_5_needs_extra_plates_and_keeps_stage_4_settings(tmp_path):
+    from inference.training import detector_cli
+    from inference.training.detector_train import STAGE4, STAGE5, STAGE_VERSIONS
+
+    parser, weights, mined, extra, base = _stage_cli(tmp_path)
     stage5 = detector_cli._stage_settings(parser.parse_args(
         [*base, "--stage", "5", "--extra-plates", str(extra)]))
     assert stage5 == {**STAGE5, "resume": weights, "hard_negatives": mined, "extra_plates": extra}
@@ -228,13 +236,7 @@ def test_stage_6_needs_extra_plates_and_changes_only_the_two_line_share(tmp_path
     from inference.training import detector_cli
     from inference.training.detector_train import STAGE5, STAGE6, STAGE_VERSIONS
 
-    parser = argparse.ArgumentParser()
-    detector_cli.add_arguments(parser)
-    weights, mined = tmp_path / "w.h5", tmp_path / "mined.json"
-    extra = _extra_file(tmp_path / "extra.json", [])
-    weights.write_bytes(b"x")
-    mined.write_text("{}")
-    base = ["--resume", str(weights), "--hard-negatives", str(mined)]
+    parser, weights, mined, extra, base = _stage_cli(tmp_path)
     stage6 = detector_cli._stage_settings(parser.parse_args(
         [*base, "--stage", "6", "--extra-plates", str(extra)]))
     assert stage6 == {**STAGE6, "resume": weights, "hard_negatives": mined, "extra_plates": extra}
@@ -256,13 +258,7 @@ def test_stage_7_is_stage_5_with_a_fresh_stream_and_the_next_unshipped_version(t
     from inference.training import detector_cli
     from inference.training.detector_train import STAGE5, STAGE7, STAGE_VERSIONS
 
-    parser = argparse.ArgumentParser()
-    detector_cli.add_arguments(parser)
-    weights, mined = tmp_path / "w.h5", tmp_path / "mined.json"
-    extra = _extra_file(tmp_path / "extra.json", [])
-    weights.write_bytes(b"x")
-    mined.write_text("{}")
-    base = ["--resume", str(weights), "--hard-negatives", str(mined)]
+    parser, weights, mined, extra, base = _stage_cli(tmp_path)
     stage7 = detector_cli._stage_settings(parser.parse_args(
         [*base, "--stage", "7", "--extra-plates", str(extra)]))
     assert stage7 == {**STAGE7, "resume": weights, "hard_negatives": mined, "extra_plates": extra}
