@@ -197,27 +197,6 @@ def _stage_cli(tmp_path):
     return parser, weights, mined, extra, ["--resume", str(weights), "--hard-negatives", str(mined)]
 
 
-def test_stage_5_needs_extra_plates_and_keeps_stage_4_settings(tmp_path):
-    from inference.training import detector_cli
-    from inference.training.detector_train import STAGE4, STAGE5, STAGE_VERSIONS
-
-    parser, weights, mined, extra, base = _stage_cli(tmp_path)
-    stage5 = detector_cli._stage_settings(parser.parse_args(
-        [*base, "--stage", "5", "--extra-plates", str(extra)]))
-    assert stage5 == {**STAGE5, "resume": weights, "hard_negatives": mined, "extra_plates": extra}
-    assert STAGE_VERSIONS[stage5["stage"]] == "1.4.0" and stage5["sample_stream"] == 5
-    same = ("steps", "sample_stream", "stage")
-    assert {k: v for k, v in STAGE5.items() if k not in same} == \
-        {k: v for k, v in STAGE4.items() if k not in same}
-    with pytest.raises(SystemExit, match="go together"):
-        detector_cli._stage_settings(parser.parse_args([*base, "--stage", "5"]))
-    with pytest.raises(SystemExit, match="go together"):
-        detector_cli._stage_settings(parser.parse_args([*base, "--extra-plates", str(extra)]))
-    with pytest.raises(SystemExit, match="not found"):
-        detector_cli._stage_settings(parser.parse_args(
-            [*base, "--stage", "5", "--extra-plates", str(tmp_path / "missing.json")]))
-
-
 def test_trainer_sampler_takes_the_training_split_of_the_extra_plates(tmp_path):
     from inference.training.detector_train import TrainConfig, build_sampler
 
@@ -232,43 +211,46 @@ def test_trainer_sampler_takes_the_training_split_of_the_extra_plates(tmp_path):
         build_sampler(TrainConfig(data=tmp_path, extra_plates=bad))
 
 
-def test_stage_6_needs_extra_plates_and_changes_only_the_two_line_share(tmp_path):
+@pytest.mark.parametrize(("stage", "parent", "changed", "version"), [
+    (5, 4, ("steps", "sample_stream", "stage"), "1.4.0"),
+    (6, 5, ("p_two_line", "sample_stream", "stage"), "1.5.0"),  # more square / two-line plates
+    (7, 5, ("sample_stream", "stage"), "1.6.0"),  # stage 6 without that change
+])
+def test_stages_with_extra_plates_change_only_what_they_say(tmp_path, stage, parent, changed,
+                                                             version):
+    from inference.training import detector_cli
+    from inference.training.detector_train import FINETUNE_STAGES, STAGE_VERSIONS
+
+    parser, weights, mined, extra, base = _stage_cli(tmp_path)
+    got = detector_cli._stage_settings(parser.parse_args(
+        [*base, "--stage", str(stage), "--extra-plates", str(extra)]))
+    settings, before = FINETUNE_STAGES[stage], FINETUNE_STAGES[parent]
+    assert got == {**settings, "resume": weights, "hard_negatives": mined, "extra_plates": extra}
+    assert STAGE_VERSIONS[got["stage"]] == version and got["sample_stream"] == stage
+    assert {k: v for k, v in settings.items() if k not in changed} == \
+        {k: v for k, v in before.items() if k not in changed}
+    with pytest.raises(SystemExit, match="go together"):
+        detector_cli._stage_settings(parser.parse_args([*base, "--stage", str(stage)]))
+
+
+def test_stage_arguments_are_checked(tmp_path):
     from inference.training import detector_cli
     from inference.training.detector_train import STAGE5, STAGE6, STAGE_VERSIONS
 
     parser, weights, mined, extra, base = _stage_cli(tmp_path)
-    stage6 = detector_cli._stage_settings(parser.parse_args(
-        [*base, "--stage", "6", "--extra-plates", str(extra)]))
-    assert stage6 == {**STAGE6, "resume": weights, "hard_negatives": mined, "extra_plates": extra}
-    assert STAGE_VERSIONS[stage6["stage"]] == "1.5.0" and stage6["sample_stream"] == 6
-    assert stage6["p_two_line"] > STAGE5["p_two_line"]
-    changed = ("p_two_line", "sample_stream", "stage")
-    assert {k: v for k, v in STAGE6.items() if k not in changed} == \
-        {k: v for k, v in STAGE5.items() if k not in changed}
+    assert STAGE6["p_two_line"] > STAGE5["p_two_line"]
+    # 1.5.0 is the unshipped stage-6 candidate's number: no two stages share a version
+    assert len(set(STAGE_VERSIONS.values())) == len(STAGE_VERSIONS)
     with pytest.raises(SystemExit, match="go together"):
-        detector_cli._stage_settings(parser.parse_args([*base, "--stage", "6"]))
+        detector_cli._stage_settings(parser.parse_args([*base, "--extra-plates", str(extra)]))
+    with pytest.raises(SystemExit, match="not found"):
+        detector_cli._stage_settings(parser.parse_args(
+            [*base, "--stage", "5", "--extra-plates", str(tmp_path / "missing.json")]))
     with pytest.raises(SystemExit, match="--stage needs"):
         detector_cli._stage_settings(parser.parse_args(
             ["--resume", str(weights), "--stage", "6", "--extra-plates", str(extra)]))
     with pytest.raises(SystemExit):  # argparse: there is no stage 8
         parser.parse_args([*base, "--stage", "8", "--extra-plates", str(extra)])
-
-
-def test_stage_7_is_stage_5_with_a_fresh_stream_and_the_next_unshipped_version(tmp_path):
-    from inference.training import detector_cli
-    from inference.training.detector_train import STAGE5, STAGE7, STAGE_VERSIONS
-
-    parser, weights, mined, extra, base = _stage_cli(tmp_path)
-    stage7 = detector_cli._stage_settings(parser.parse_args(
-        [*base, "--stage", "7", "--extra-plates", str(extra)]))
-    assert stage7 == {**STAGE7, "resume": weights, "hard_negatives": mined, "extra_plates": extra}
-    # 1.5.0 is the stage-6 candidate's number: stage 7 may not reuse it
-    assert STAGE_VERSIONS[7] == "1.6.0" and len(set(STAGE_VERSIONS.values())) == len(STAGE_VERSIONS)
-    assert stage7["p_two_line"] == STAGE5["p_two_line"] and stage7["sample_stream"] == 7
-    assert {k: v for k, v in STAGE7.items() if k not in ("sample_stream", "stage")} == \
-        {k: v for k, v in STAGE5.items() if k not in ("sample_stream", "stage")}
-    with pytest.raises(SystemExit, match="go together"):
-        detector_cli._stage_settings(parser.parse_args([*base, "--stage", "7"]))
 
 
 @pytest.mark.parametrize("minutes", ["0", "-5"])

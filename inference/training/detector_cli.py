@@ -13,6 +13,8 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from inference.training.detector_train import FINETUNE_STAGES  # numpy only, no TensorFlow
+
     parser.add_argument("--data", type=Path, default=Path("../shared/data"),
                         help="folder holding scenes/ (labels.jsonl + images/) and crops/")
     parser.add_argument("--out", type=Path, default=Path("inference/models"),
@@ -33,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hard-negatives", type=Path, default=None, metavar="MINED_JSON",
                         help="stage 3 (with --resume): regions mined from the training frames "
                              "by inference.training.detector_mining; settings STAGE3")
-    parser.add_argument("--stage", type=int, choices=(3, 4, 5, 6, 7), default=None,
+    parser.add_argument("--stage", type=int, choices=sorted(FINETUNE_STAGES), default=None,
                         help="with --resume and --hard-negatives: the settings STAGE3 (default), "
                              "STAGE4 (adds square / two-line synthetic plates), STAGE5 (with "
                              "--extra-plates: labels completed by eye), STAGE6 (with "
@@ -68,14 +70,15 @@ def _renderer(enabled: bool, p_two_line: float = 0.0):
 
 def _stage_settings(args: argparse.Namespace) -> dict | None:
     """The fine-tune settings --resume/--hard-negatives/--stage ask for (None: stage 1)."""
-    from inference.training.detector_train import FINETUNE, STAGE3, STAGE4, STAGE5, STAGE6, STAGE7
+    from inference.training.detector_train import EXTRA_PLATE_STAGES, FINETUNE, FINETUNE_STAGES
 
     resume, mined = getattr(args, "resume", None), getattr(args, "hard_negatives", None)
     stage, extra = getattr(args, "stage", None), getattr(args, "extra_plates", None)
     if stage is not None and mined is None:
         raise SystemExit("alpr train detector: --stage needs --resume and --hard-negatives")
-    if (stage in (5, 6, 7)) != (extra is not None):
-        raise SystemExit("alpr train detector: --stage 5, 6 or 7 and --extra-plates go together")
+    if (stage in EXTRA_PLATE_STAGES) != (extra is not None):
+        stages = ", ".join(map(str, sorted(EXTRA_PLATE_STAGES)))
+        raise SystemExit(f"alpr train detector: --stage {stages} and --extra-plates go together")
     if extra is not None and not extra.exists():
         raise SystemExit(f"alpr train detector: --extra-plates {extra} not found")
     if args.export_only:
@@ -92,7 +95,7 @@ def _stage_settings(args: argparse.Namespace) -> dict | None:
         raise SystemExit(f"alpr train detector: --resume {resume} not found")
     if mined is None:
         return {**FINETUNE, "resume": resume}
-    settings = {4: STAGE4, 5: STAGE5, 6: STAGE6, 7: STAGE7}.get(stage, STAGE3)
+    settings = FINETUNE_STAGES[stage or 3]
     return {**settings, "resume": resume, "hard_negatives": mined, "extra_plates": extra}
 
 

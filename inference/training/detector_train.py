@@ -107,6 +107,11 @@ STAGE6 = {**STAGE5, "p_two_line": 0.35, "sample_stream": 6, "stage": 6}
 # settings, a fresh sample stream.
 STAGE7 = {**STAGE5, "sample_stream": 7, "stage": 7}
 
+# `--stage N` -> its settings (stage 3 is also the default with --hard-negatives); the stages
+# trained on the labels completed by eye need `--extra-plates`
+FINETUNE_STAGES = {3: STAGE3, 4: STAGE4, 5: STAGE5, 6: STAGE6, 7: STAGE7}
+EXTRA_PLATE_STAGES = frozenset({5, 6, 7})
+
 
 def _setup_tf(seed: int, threads: int = 1):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
