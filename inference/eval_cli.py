@@ -168,14 +168,22 @@ def detector_only(detector) -> Recognize:
     return lambda image: [(d.box, []) for d in detector.detect(image)]
 
 
-def pipeline(args: argparse.Namespace, detector) -> Recognize:
+def reader_files(args: argparse.Namespace) -> list:
+    """The OCR files `alpr eval` reads with: `--ocr`, else the shipped reader for `--region`."""
+    from inference.ocr import shipped_models
+
+    return list(args.ocr or shipped_models(args.region))
+
+
+def pipeline(args: argparse.Namespace, detector, models: list | None = None) -> Recognize:
     """The unit's single-image pipeline (inference.pipeline.PlateRecognizer.find): the kept
-    detections, each with its candidate strings (empty where nothing was read)."""
-    from inference.ocr import PlateReader, shipped_models
+    detections, each with its candidate strings (empty where nothing was read); `models`: the
+    OCR files (default `reader_files(args)`)."""
+    from inference.ocr import PlateReader
     from inference.pipeline import PlateRecognizer
     from inference.tracker import Tracker
 
-    ocr = PlateReader(args.ocr or shipped_models(args.region), num_threads=args.threads)
+    ocr = PlateReader(models or reader_files(args), num_threads=args.threads)
     rec = PlateRecognizer(detector, ocr, Tracker(region=args.region), region=args.region)
     return lambda image: [(d.box, [c.text for c in r.candidates] if r else [])
                           for d, r in rec.find(image)]
@@ -204,17 +212,16 @@ def run(args: argparse.Namespace) -> int:
         extra = _extra(args)
         detector = Detector(args.detector, num_threads=args.threads, threshold=args.threshold,
                             coarse=not getattr(args, "no_coarse", False))
-        recognize = pipeline(args, detector) if reading else detector_only(detector)
+        models = reader_files(args) if reading else []
+        recognize = pipeline(args, detector, models) if reading else detector_only(detector)
     except (DatasetError, ModelError, OSError, ValueError) as exc:
         raise SystemExit(f"alpr eval: {exc}") from exc
     summary = evaluate(items, recognize, reading, extra)
     print(format_summary(summary))
     print(f"{'detector':<17} {detector.model.path.name} {detector.model.version}")
     if reading:
-        from inference.ocr import shipped_models
-
-        names = [Path(p).name for p in (args.ocr or shipped_models(args.region))]
-        print(f"{'reader':<17} {' + '.join(names)} (region {args.region})")
+        names = " + ".join(Path(p).name for p in models)
+        print(f"{'reader':<17} {names} (region {args.region})")
     if args.json is not None:
         keys = JSON_KEYS + (EXTRA_KEYS if extra is not None else ())
         out = {k: summary[k] for k in keys}
