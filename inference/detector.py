@@ -34,13 +34,16 @@ class Confirmation:
     """A two-tier operating point, chosen on the training split by
     inference.training.detector_confirm and recorded in the manifest's `confirmation` block:
     a detection scoring at least `confirm` is a plate; one scoring between `propose` and
-    `confirm` only when the OCR reads at least `min_chars` characters from it (signs, grilles
-    and stickers rarely read as a plate-length string). It recovers plates the net scores just
-    under its single operating point without letting in the clutter that scores as low."""
+    `confirm` only when the OCR reads at least `min_chars` characters from it, ranked with a
+    confidence of at least `min_confidence` (signs, grilles and stickers rarely read as a
+    plate-length string, and when they do the reader is rarely sure of it). It recovers plates
+    the net scores just under its single operating point without letting in the clutter that
+    scores as low. A block without `min_confidence` asks none (manifests before session 8)."""
 
     propose: float
     confirm: float
     min_chars: int
+    min_confidence: float = 0.0
 
     @classmethod
     def from_manifest(cls, manifest: dict) -> Confirmation | None:
@@ -48,17 +51,21 @@ class Confirmation:
         if block is None:
             return None
         try:
-            c = cls(float(block["propose"]), float(block["confirm"]), int(block["min_chars"]))
-        except (KeyError, TypeError, ValueError) as exc:
+            c = cls(float(block["propose"]), float(block["confirm"]), int(block["min_chars"]),
+                    float(block.get("min_confidence", 0.0)))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(f"detector manifest: bad confirmation block {block!r}") from exc
-        if not 0 < c.propose <= c.confirm <= 1 or c.min_chars < 1:
-            raise ModelError(f"detector manifest: confirmation needs 0 < propose <= confirm <= 1 "
-                             f"and min_chars >= 1, got {block!r}")
+        if (not 0 < c.propose <= c.confirm <= 1 or c.min_chars < 1
+                or not 0 <= c.min_confidence < 1):
+            raise ModelError(f"detector manifest: confirmation needs 0 < propose <= confirm <= 1, "
+                             f"min_chars >= 1 and 0 <= min_confidence < 1, got {block!r}")
         return c
 
-    def keeps(self, score: float, text: str | None) -> bool:
-        """Whether a detection with this score, read as `text` (None: nothing read), is kept."""
-        return score >= self.confirm or (text is not None and len(text) >= self.min_chars)
+    def keeps(self, score: float, text: str | None, confidence: float = 0.0) -> bool:
+        """Whether a detection with this score, read as `text` (None: nothing read) with this
+        confidence (the top candidate's), is kept."""
+        return score >= self.confirm or (text is not None and len(text) >= self.min_chars
+                                         and confidence >= self.min_confidence)
 
 
 @dataclass(frozen=True)

@@ -78,19 +78,6 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 2) if len(values) else None
 
 
-def _on_extra(boxes, assigned, extra_boxes) -> int:
-    """How many detections matching no labelled plate overlap an extra plate (IoU >= 0.3)."""
-    import numpy as np
-
-    from inference.detector import iou_xywh
-
-    free = np.setdiff1d(np.arange(len(boxes)), assigned[assigned >= 0])
-    extra_boxes = np.asarray(extra_boxes, np.float32).reshape(-1, 4)
-    if not len(free) or not len(extra_boxes):
-        return 0
-    return int(np.count_nonzero(iou_xywh(boxes[free], extra_boxes).max(1) >= IOU_THRESHOLD))
-
-
 def evaluate(items, recognize: Recognize, reading: bool = True, extra=None) -> dict:
     """Run `recognize` over labelled images: the summary with per-image rows (read_* null
     unless `reading`). `extra`: an inference.eval_data.ExtraPlates; adds the false positives
@@ -98,7 +85,7 @@ def evaluate(items, recognize: Recognize, reading: bool = True, extra=None) -> d
     import cv2
     import numpy as np
 
-    from inference.eval_data import match
+    from inference.eval_data import match, on_extra
 
     rows, times = [], []
     n_plates = n_det = n_fp = n_text = n_exact = n_top5 = n_ignored = 0
@@ -129,7 +116,7 @@ def evaluate(items, recognize: Recognize, reading: bool = True, extra=None) -> d
         rows.append({"image": item.name, "truth": truth, "read": reads, "candidates": alts,
                      "detected": detected, "ms": round(ms, 2), "false_positives": fp})
         if extra is not None:
-            ignored = _on_extra(boxes, assigned, extra.boxes(item.path.name))
+            ignored = on_extra(boxes, assigned, extra.boxes(item.path.name), IOU_THRESHOLD)
             n_ignored += ignored
             rows[-1]["on_extra_plates"] = ignored
     reading = reading and n_text > 0

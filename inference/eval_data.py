@@ -248,3 +248,17 @@ def match(pred: np.ndarray, gt: np.ndarray, iou_threshold: float = 0.3) -> tuple
             if assigned[g] < 0 and p not in assigned:
                 assigned[g] = p
     return assigned, int(len(pred) - np.count_nonzero(assigned >= 0))
+
+
+def on_extra(pred: np.ndarray, assigned: np.ndarray, extra_boxes,
+             iou_threshold: float = 0.3) -> int:
+    """How many predictions matching no labelled plate (`assigned` from `match`) overlap an
+    extra plate (ExtraPlates.boxes): real plates the labels leave out, not false positives."""
+    from inference.detector import iou_xywh
+
+    pred = np.asarray(pred, np.float32).reshape(-1, 4)
+    free = np.setdiff1d(np.arange(len(pred)), assigned[assigned >= 0])
+    extra_boxes = np.asarray(extra_boxes, np.float32).reshape(-1, 4)
+    if not len(free) or not len(extra_boxes):
+        return 0
+    return int(np.count_nonzero(iou_xywh(pred[free], extra_boxes).max(1) >= iou_threshold))

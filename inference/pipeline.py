@@ -85,6 +85,13 @@ class PlateReading:
         return self.candidates[0].text if self.candidates else ""
 
 
+def _text_and_confidence(reading: PlateReading | None) -> tuple[str | None, float]:
+    """What the confirmation weighs: the top candidate and its confidence (None, 0: unread)."""
+    if reading is None or not reading.candidates:
+        return None, 0.0
+    return reading.candidates[0].text, reading.candidates[0].confidence
+
+
 def colour_crop(image: np.ndarray, box, margin: float = 0.1) -> np.ndarray:
     """The plate's box with a margin, in colour, for the evidence record."""
     h, w = image.shape[:2]
@@ -133,7 +140,7 @@ class PlateRecognizer:
             return list(zip(dets, self.read_detections(image, dets), strict=True))
         dets = self.detector.detect(image, threshold=confirmation.propose)
         return [(d, r) for d, r in zip(dets, self.read_detections(image, dets), strict=True)
-                if confirmation.keeps(d.score, r.text if r else None)]
+                if confirmation.keeps(d.score, *_text_and_confidence(r))]
 
     def read_detections(self, image: np.ndarray,
                         detections: list[Detection]) -> list[PlateReading | None]:

@@ -24,7 +24,7 @@ def test_shipped_detector_carries_its_confirmation_unless_a_threshold_is_given()
     block = json.loads((MODELS_DIR / "detector.manifest.json").read_text())["confirmation"]
     det = Detector()
     assert det.confirmation == Confirmation(block["propose"], block["confirm"],
-                                            block["min_chars"])
+                                            block["min_chars"], block.get("min_confidence", 0))
     assert det.confirmation.propose < det.threshold <= det.confirmation.confirm
     assert Detector(threshold=0.3).confirmation is None  # the caller chose one operating point
 
@@ -36,12 +36,27 @@ def test_keeps_high_scores_and_plate_length_reads_only():
     assert not rule.keeps(0.36, "EE7") and not rule.keeps(0.36, None)
 
 
+def test_a_confirmation_may_also_ask_how_sure_the_reading_is():
+    rule = Confirmation(0.35, 0.5, 4, min_confidence=0.05)
+    assert rule.keeps(0.36, "B121NCA", 0.05) and not rule.keeps(0.36, "B121NCA", 0.049)
+    assert rule.keeps(0.5, None, 0.0)  # at or over `confirm` nothing is asked
+
+
+def test_a_manifest_confirmation_reads_min_confidence_when_present(tmp_path):
+    block = {"propose": 0.35, "confirm": 0.5, "min_chars": 4, "min_confidence": 0.02}
+    det = Detector(_copy_models(tmp_path, lambda m: m.update(confirmation=block)))
+    assert det.confirmation == Confirmation(0.35, 0.5, 4, 0.02)
+
+
 @pytest.mark.parametrize("block", [
     {"propose": 0.35, "confirm": 0.5},  # min_chars missing
     {"propose": "low", "confirm": 0.5, "min_chars": 4},
     {"propose": 0.6, "confirm": 0.5, "min_chars": 4},  # propose above confirm
     {"propose": 0.35, "confirm": 0.5, "min_chars": 0},
     {"propose": 0.0, "confirm": 0.5, "min_chars": 4},
+    {"propose": 0.35, "confirm": 0.5, "min_chars": 4, "min_confidence": 1.0},
+    {"propose": 0.35, "confirm": 0.5, "min_chars": 4, "min_confidence": "sure"},
+    [0.35, 0.5, 4],  # not a mapping
 ])
 def test_a_bad_confirmation_block_is_refused_and_a_swap_keeps_the_current_model(tmp_path, block):
     path = _copy_models(tmp_path, lambda m: m.update(confirmation=block))
@@ -100,19 +115,36 @@ def test_pipeline_keeps_a_low_scoring_plate_that_reads_and_drops_clutter():
     assert [r.text for r in rec.read_image(frame)] == ["6TRJ244"]
     detector.detections = [Detection(box_of(blank), 0.9, blank)]  # high score: kept unread
     assert [(d.score, r) for d, r in rec.find(frame)] == [(0.9, None)]
+    detector.detections = dets[:1]
+    detector.confirmation = Confirmation(0.35, 0.5, 4, min_confidence=0.95)  # int8 tops at ~0.87
+    assert rec.find(frame) == []
 
 
 def test_sweep_counts_each_rule_and_choose_prefers_the_stricter_on_a_tie():
     plate, clutter = (10, 10, 40, 10), (200, 10, 40, 10)
     gt = np.float32([plate])
-    found = [(gt, [(plate, 0.4, "AB123"), (clutter, 0.4, "E1")]),
-             (gt, [(plate, 0.6, "CD456"), (clutter, 0.55, None)])]
+    found = [(gt, [(plate, 0.4, "AB123", 0.5), (clutter, 0.4, "E1", 0.5)], []),
+             (gt, [(plate, 0.6, "CD456", 0.5), (clutter, 0.55, None, 0.0)], [])]
     rows = {(r["propose"], r["confirm"], r["min_chars"]): r
-            for r in detector_confirm.sweep(found, [(0.45, 0.45, 4), (0.35, 0.5, 4),
-                                                    (0.35, 0.6, 4), (0.35, 0.6, 3)])}
+            for r in detector_confirm.sweep(found, [(0.45, 0.45, 4, 0), (0.35, 0.5, 4, 0),
+                                                    (0.35, 0.6, 4, 0), (0.35, 0.6, 3, 0)])}
     assert rows[0.45, 0.45, 4]["recall"] == 0.5 and rows[0.45, 0.45, 4]["fp_per_image"] == 0.5
     assert rows[0.35, 0.5, 4]["recall"] == 1.0 and rows[0.35, 0.5, 4]["fp_per_image"] == 0.5
     assert rows[0.35, 0.6, 4]["recall"] == 1.0 and rows[0.35, 0.6, 4]["fp_per_image"] == 0.0
     assert rows[0.35, 0.6, 3]["f2"] == rows[0.35, 0.6, 4]["f2"]
     assert detector_confirm.choose(list(rows.values())) == {"propose": 0.35, "confirm": 0.6,
-                                                            "min_chars": 4}
+                                                            "min_chars": 4, "min_confidence": 0}
+
+
+def test_sweep_weighs_the_reading_confidence_and_ignores_extra_plates():
+    plate, sign, extra = (10, 10, 40, 10), (200, 10, 40, 10), (400, 10, 40, 10)
+    gt = np.float32([plate])
+    found = [(gt, [(plate, 0.4, "AB123", 0.3), (sign, 0.4, "SALE24", 0.01),
+                   (extra, 0.4, "XY987", 0.2)], [extra])]  # a plate the labels leave out
+    rows = {r["min_confidence"]: r
+            for r in detector_confirm.sweep(found, [(0.35, 0.5, 4, 0.0), (0.35, 0.5, 4, 0.1),
+                                                    (0.35, 0.5, 4, 0.5)])}
+    assert rows[0.0]["recall"] == 1.0 and rows[0.0]["fp_per_image"] == 1.0  # the sign only
+    assert rows[0.1]["recall"] == 1.0 and rows[0.1]["fp_per_image"] == 0.0
+    assert rows[0.5]["recall"] == 0.0 and rows[0.5]["fp_per_image"] == 0.0
+    assert detector_confirm.choose(list(rows.values()))["min_confidence"] == 0.1
