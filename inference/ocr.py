@@ -307,6 +307,7 @@ def _member_lists(block: Mapping) -> dict[str, list[str]]:
     """Every member list of an `ensemble` block, checked: the default reader's per variant
     (`int8`, `float`) and each region's (`regions.<region>.<variant>`, the same variants)."""
     lists = {k: v for k, v in block.items() if k in ENSEMBLE_VARIANTS}
+    default_variants = sorted(lists)  # every region lists these (not the regions added below)
     regions = block.get("regions", {})
     if not isinstance(regions, Mapping):
         raise ValueError(f"OCR manifest: ensemble.regions must be an object, got {regions!r}")
@@ -315,9 +316,9 @@ def _member_lists(block: Mapping) -> dict[str, list[str]]:
             raise ValueError(f"OCR manifest: ensemble.regions.{region} must be a region of "
                              f"{REGION_FAMILIES} holding member lists, got {readers!r}")
         variants = {k: v for k, v in readers.items() if k in ENSEMBLE_VARIANTS}
-        if set(variants) != set(lists):
+        if sorted(variants) != default_variants:
             raise ValueError(f"OCR manifest: ensemble.regions.{region} must list the variants "
-                             f"{sorted(lists)}, got {sorted(variants)}")
+                             f"{default_variants}, got {sorted(variants)}")
         lists.update({f"regions.{region}.{kind}": v for kind, v in variants.items()})
     for kind, files in lists.items():
         if not (isinstance(files, list) and files and all(isinstance(f, str) for f in files)):

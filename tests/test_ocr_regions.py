@@ -47,6 +47,16 @@ def test_shipped_models_picks_the_region_reader_else_the_default():
         shipped_models("eu", "fp16", m)
 
 
+def test_several_regions_may_each_have_a_reader():
+    us = {"int8": ["a_int8.tflite", "d_int8.tflite"], "float": ["a_float.tflite", "d_float.tflite"]}
+    m = manifest(regions={"eu": EU, "us": us})
+    assert shipped_models("eu", "int8", m) == tuple(EU["int8"])
+    assert shipped_models("us", "float", m) == tuple(us["float"])
+    assert shipped_models("auto", "int8", m) == tuple(LISTS["int8"])
+    with pytest.raises(ValueError, match="regions.us must list the variants"):
+        shipped_models("us", "int8", manifest(regions={"eu": EU, "us": {"int8": us["int8"]}}))
+
+
 def test_a_region_reader_is_read_as_the_cascade():
     m = manifest(regions={"eu": EU})
     assert cascade_of(m, EU["int8"]).min_members == 2
