@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from appliance.config.recognition import RecognitionConfig
+from inference.formats import REGION_FAMILIES
 from inference.ocr import (
     DEFAULT_MODELS,
     ENSEMBLE_FLOOR,
@@ -131,11 +132,16 @@ def test_shipped_default_is_the_manifest_int8_ensemble(shipped):
     assert list(DEFAULT_MODELS) == manifest["ensemble"]["int8"]
     assert shipped.models == DEFAULT_MODELS
     assert RecognitionConfig().ocr_model is None  # unset: the shipped reader for the region
-    assert shipped_models("us") == shipped_models("auto") == shipped_models("br") == DEFAULT_MODELS
-    for kind in ("int8", "float"):
-        for name in manifest["ensemble"][kind]:
-            assert name in manifest["files"]
-            assert (MODELS_DIR / name).stat().st_size <= 4 * 1024 * 1024
+    regions = manifest["ensemble"].get("regions", {})
+    for region in REGION_FAMILIES:  # a region's own reader, else the default one
+        want = tuple(regions[region]["int8"]) if region in regions else DEFAULT_MODELS
+        assert shipped_models(region) == want
+    assert shipped_models("auto") == DEFAULT_MODELS
+    for block in (manifest["ensemble"], *regions.values()):
+        for kind in ("int8", "float"):
+            for name in block[kind]:
+                assert name in manifest["files"]
+                assert (MODELS_DIR / name).stat().st_size <= 4 * 1024 * 1024
     assert manifest["ensemble"]["metrics"]["int8"]["us-crops"]["n"] > 0
 
 

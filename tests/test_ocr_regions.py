@@ -81,20 +81,26 @@ def test_bad_region_readers_are_refused(regions, message):
 
 
 def test_the_shipped_manifest_names_a_reader_for_every_region():
-    for region in ("us", "br", "auto"):
+    for region in ("br", "auto"):
         assert shipped_models(region) == DEFAULT_MODELS
     eu = shipped_models("eu")  # run 8a alone (docs/ocr.md, a reader per region)
     assert eu == ("ocr8_int8.tflite",)
+    us = shipped_models("us")  # the cascade with run 8a for run 4 (docs/ocr.md, session 8)
+    assert us == ("ocr3_int8.tflite", "ocr8_int8.tflite", "ocr_int8.tflite", "ocr6_int8.tflite")
     reader = PlateReader(eu)  # its file is shipped and matches the manifest
     assert reader.cascade.min_members == 1 and reader.version
     reader.close()
+    readers = PlateReader(us), PlateReader(DEFAULT_MODELS)
+    assert readers[0].cascade == readers[1].cascade  # the same cascade settings
+    for reader in readers:
+        reader.close()
 
 
 def test_the_unit_reads_with_its_regions_reader_unless_the_config_names_models():
     eu = build_recognizer(RecognitionConfig(region="eu", num_threads=1))
     assert eu.reader.models == shipped_models("eu")
     us = build_recognizer(RecognitionConfig(region="us", num_threads=1))
-    assert us.reader.models == DEFAULT_MODELS
+    assert us.reader.models == shipped_models("us") != DEFAULT_MODELS
     named = build_recognizer(RecognitionConfig(region="eu", num_threads=1,
                                                ocr_model="ocr_int8.tflite"))
     assert named.reader.models == ("ocr_int8.tflite",)
