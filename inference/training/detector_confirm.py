@@ -95,7 +95,8 @@ def choose(rows: list[dict]) -> dict:
 def main(argv: list[str] | None = None) -> None:
     from inference.detector import MANIFEST, Detector
     from inference.eval_data import load_extra_plates, load_scenes
-    from inference.ocr import DEFAULT_MODELS, PlateReader
+    from inference.formats import REGION_FAMILIES
+    from inference.ocr import PlateReader, shipped_models
     from inference.pipeline import PlateRecognizer
     from inference.tracker import Tracker
     from inference.training.export import save_manifest
@@ -103,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="detector_int8.tflite")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--region", choices=REGION_FAMILIES, default="auto",
+                        help="read with this region's shipped reader and formats (default auto)")
     parser.add_argument("--extra-plates", type=Path, default=None, metavar="JSON",
                         help="plates the labels leave out (docs/eval/scene_extra_plates.json): "
                         "detections on them are neither hits nor false positives")
@@ -110,8 +113,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="write the chosen rule into the manifest beside the model")
     args = parser.parse_args(argv)
     det = Detector(args.model, num_threads=1, threshold=min(PROPOSE))
-    rec = PlateRecognizer(det, PlateReader(DEFAULT_MODELS), Tracker(region="auto"),
-                          region="auto")
+    rec = PlateRecognizer(det, PlateReader(shipped_models(args.region)),
+                          Tracker(region=args.region), region=args.region)
     extra = load_extra_plates(args.extra_plates, "train") if args.extra_plates else None
     rows = sweep(collect(load_scenes(args.data / "scenes", "train"), det, rec, extra))
     baseline = det.model.manifest.get("default_threshold")
@@ -131,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
             "single_threshold_training_split": {k: single[0][k] for k in keys}
             if single else None,
             "chosen_by": "python -m inference.training.detector_confirm (training split, best "
-                         "F2, shipped OCR, region auto"
+                         "F2, shipped OCR, region " + args.region
                          + (", extra plates neither hits nor false positives)" if extra else ")")}
         save_manifest(path, manifest)
     print(json.dumps({"split": "train", "single_threshold": baseline,
