@@ -15,7 +15,7 @@ def _names(steps):
 
 
 def test_the_plan_is_the_shipped_recipe_in_order(tmp_path):
-    steps = recipe.plan(tmp_path, tmp_path / "data", threads=2, scale=0.5)
+    steps = recipe.plan(tmp_path, tmp_path / "data", threads=2, scale=0.5, seed=7)
     assert _names(steps) == [
         "train s1", "train s2", "threshold s2", "export s2",
         "mine with s2", "train s3", "threshold s3", "export s3",
@@ -24,6 +24,7 @@ def test_the_plan_is_the_shipped_recipe_in_order(tmp_path):
     argv = {s.name: s.argv() for s in steps if not s.name.startswith("export")}
     assert argv["train s1"][argv["train s1"].index("--steps") + 1] == "2250"  # 4500 x 0.5
     assert "--resume" not in argv["train s1"] and argv["train s1"].count("--threads") == 1
+    assert all(a[a.index("--seed") + 1] == "7" for n, a in argv.items() if n.startswith("train"))
     s5 = argv["train s5"]
     assert s5[s5.index("--resume") + 1] == str(tmp_path / "s4" / "detector_train.weights.h5")
     assert s5[s5.index("--hard-negatives") + 1] == str(tmp_path / "mined_s4.json")

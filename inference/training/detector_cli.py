@@ -113,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "recipe", None) is not None:
         from inference.training.detector_recipe import run_recipe
 
-        final = run_recipe(args.recipe, args.data, args.threads, args.hours, args.smoke)
+        final = run_recipe(args.recipe, args.data, args.threads, args.hours, args.smoke,
+                           args.seed)
         print(f"recipe done: the model to ship is in {final}")
         return 0
     if not (args.data / "scenes" / "labels.jsonl").exists():

@@ -101,9 +101,10 @@ def _confirmed(d: Path) -> bool:
 
 
 def plan(out: Path, data: Path, threads: int = 1, scale: float = 1.0, smoke: bool = False,
-         extra_plates: Path = EXTRA_PLATES) -> list[Step]:
+         extra_plates: Path = EXTRA_PLATES, seed: int = 1234) -> list[Step]:
     """The recipe's steps in order."""
-    train = ["appliance", "train", "detector", "--data", str(data), "--threads", str(threads)]
+    train = ["appliance", "train", "detector", "--data", str(data), "--threads", str(threads),
+             "--seed", str(seed)]
     if smoke:
         train.append("--smoke")
     tools = "inference.training."
@@ -169,7 +170,8 @@ def _execute(argv: list[str], log: Path) -> int:
                               cwd=Path(__file__).resolve().parents[2]).returncode
 
 
-def run_recipe(out: Path, data: Path, threads: int, hours: float, smoke: bool) -> Path:
+def run_recipe(out: Path, data: Path, threads: int, hours: float, smoke: bool,
+               seed: int = 1234) -> Path:
     """Plan and run the recipe under `out`; the directory of the model to ship."""
     try:
         scale = step_scale(hours, threads)
@@ -177,7 +179,7 @@ def run_recipe(out: Path, data: Path, threads: int, hours: float, smoke: bool) -
         raise SystemExit(f"alpr train detector --recipe: {exc}") from exc
     if not smoke and not (data / "scenes" / "labels.jsonl").exists():
         raise SystemExit(f"alpr train detector --recipe: {data}/scenes/labels.jsonl not found")
-    steps = plan(out, data, threads, scale, smoke)
+    steps = plan(out, data, threads, scale, smoke, seed=seed)
     total = sum(STAGE_STEPS.values())
     logger.info("recipe: %d steps into %s; training steps x%.2f of the shipped run (%d of %d)",
                 len(steps), out, scale, round(total * scale), total)
