@@ -215,6 +215,7 @@ def test_trainer_sampler_takes_the_training_split_of_the_extra_plates(tmp_path):
     (5, 4, ("steps", "sample_stream", "stage"), "1.4.0"),
     (6, 5, ("p_two_line", "sample_stream", "stage"), "1.5.0"),  # more square / two-line plates
     (7, 5, ("sample_stream", "stage"), "1.6.0"),  # stage 6 without that change
+    (8, 6, ("p_negative", "p_random", "sample_stream", "stage"), "1.8.0"),  # more negatives
 ])
 def test_stages_with_extra_plates_change_only_what_they_say(tmp_path, stage, parent, changed,
                                                              version):
