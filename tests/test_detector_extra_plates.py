@@ -250,8 +250,8 @@ def test_stage_arguments_are_checked(tmp_path):
     with pytest.raises(SystemExit, match="--stage needs"):
         detector_cli._stage_settings(parser.parse_args(
             ["--resume", str(weights), "--stage", "6", "--extra-plates", str(extra)]))
-    with pytest.raises(SystemExit):  # argparse: there is no stage 8
-        parser.parse_args([*base, "--stage", "8", "--extra-plates", str(extra)])
+    with pytest.raises(SystemExit):  # argparse: there is no stage 9
+        parser.parse_args([*base, "--stage", "9", "--extra-plates", str(extra)])
 
 
 @pytest.mark.parametrize("minutes", ["0", "-5"])
