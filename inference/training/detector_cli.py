@@ -39,8 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --resume and --hard-negatives: the settings STAGE3 (default), "
                              "STAGE4 (adds square / two-line synthetic plates), STAGE5 (with "
                              "--extra-plates: labels completed by eye), STAGE6 (with "
-                             "--extra-plates: a larger square / two-line share) or STAGE7 "
-                             "(with --extra-plates: stage 5's settings, re-mined) of "
+                             "--extra-plates: a larger square / two-line share), STAGE7 "
+                             "(with --extra-plates: stage 5's settings, re-mined) or STAGE8 "
+                             "(with --extra-plates: stage 6 with more hard-negative windows) of "
                              "detector_train.py")
     parser.add_argument("--extra-plates", type=Path, default=None, metavar="JSON",
                         help="plates the scene labels leave out (docs/eval/"
