@@ -89,7 +89,10 @@ def load_scenes(root: Path, split: str = "val") -> list[LabelledImage]:
             raise DatasetError(f"{labels}:{n}: not a label record: {exc}") from exc
         if split != "all" and scene_split(name, source) != split:
             continue
-        plates = [_plate_from_json(p, f"{labels}:{n}") for p in rec.get("plates", [])]
+        plates = rec.get("plates", [])
+        if not isinstance(plates, list):
+            raise DatasetError(f"{labels}:{n}: 'plates' must be a list, got {plates!r}")
+        plates = [_plate_from_json(p, f"{labels}:{n}") for p in plates]
         out.append(LabelledImage(root / "images" / name, plates, source))
     return out
 
@@ -223,12 +226,22 @@ def load_dataset(root: str | Path, split: str = "val") -> list[LabelledImage]:
         raise DatasetError(f"{root} is not a folder")
     if (root / "labels.jsonl").exists() and (root / "images").is_dir():
         items = load_scenes(root, split)
+        _check_present(items, root)
     else:
         items = load_openalpr(root)
     if not items:
         raise DatasetError(f"{root}: no labelled images found (expected OpenALPR .txt files "
                            "beside the images, or labels.jsonl beside images/)")
     return items
+
+
+def _check_present(items: list[LabelledImage], root: Path) -> None:
+    """Refuse a folder whose labels name images that are not there: evaluating without them
+    would report figures over fewer plates than labelled (and fail late, after the others)."""
+    missing = [i.path.name for i in items if not i.path.is_file()]
+    if missing:
+        raise DatasetError(f"{root}: {len(missing)} labelled images are missing from images/: "
+                           + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""))
 
 
 def match(pred: np.ndarray, gt: np.ndarray, iou_threshold: float = 0.3) -> tuple[np.ndarray, int]:
