@@ -148,8 +148,15 @@ def load_extra_plates(path: str | Path, split: str = "all") -> ExtraPlates:
     return out
 
 
+def _fields(line: str) -> list[str]:
+    """A label line's fields: its tab-separated ones when it has all five (a file name may hold a
+    space), else its blank-separated ones."""
+    tabs = [f.strip() for f in line.strip().split("\t")]
+    return tabs if len(tabs) >= 5 and all(tabs[:5]) else line.split()
+
+
 def parse_openalpr_line(line: str, where: str) -> Plate:
-    parts = line.split()
+    parts = _fields(line)
     if len(parts) < 5:
         raise DatasetError(f"{where}: expected 'filename x y w h PLATE', got {line!r}")
     try:
@@ -187,7 +194,7 @@ def _load_openalpr_folder(folder: Path, root: Path) -> tuple[list[LabelledImage]
         if own is not None:
             plates.setdefault(own, [])
         for i, line in enumerate(lines, 1):
-            named = by_name.get(line.split()[0])
+            named = by_name.get(_fields(line)[0])
             target = named or own
             if target is None:
                 logger.warning("%s:%d names no image in %s; line skipped", txt, i, folder)

@@ -95,3 +95,19 @@ def test_json_keys_are_exactly_the_issues_and_rows_too(tmp_path):
                          "ms_median", "ms_p95", "per_image"]
     assert [list(r) for r in doc["per_image"]] == [
         ["image", "truth", "read", "candidates", "detected", "ms"]]
+
+
+def test_tab_separated_lines_may_name_files_with_spaces(tmp_path):
+    """Tab-separated: the fields are the tab-separated ones (a file name may hold a space);
+    space-separated: any run of blanks separates."""
+    from inference.eval_data import parse_openalpr_line
+
+    plate = parse_openalpr_line("IMG 0001.jpg\t10\t20\t30\t40\tAB 123\r", "x.txt:1")
+    assert plate.box == (10, 20, 30, 40) and plate.text == "AB 123"
+    assert parse_openalpr_line("a.jpg  10 20\t 30 40 ab123", "x.txt:1").box == (10, 20, 30, 40)
+    folder = tmp_path / "f"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "IMG 0001.jpg"), np.zeros((50, 50, 3), np.uint8))
+    (folder / "IMG 0001.txt").write_text("IMG 0001.jpg\t10\t20\t30\t40\tAB123\n")
+    (item,) = load_dataset(folder)
+    assert item.name == "IMG 0001.jpg" and [p.text for p in item.plates] == ["AB123"]
