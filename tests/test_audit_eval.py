@@ -111,3 +111,22 @@ def test_tab_separated_lines_may_name_files_with_spaces(tmp_path):
     (folder / "IMG 0001.txt").write_text("IMG 0001.jpg\t10\t20\t30\t40\tAB123\n")
     (item,) = load_dataset(folder)
     assert item.name == "IMG 0001.jpg" and [p.text for p in item.plates] == ["AB123"]
+
+
+@pytest.mark.parametrize("flag, pattern", [("--detector", "detector*"), ("--ocr", "ocr*")])
+def test_corrupted_model_is_refused_with_a_clear_error(tmp_path, flag, pattern):
+    import shutil
+
+    from inference.runtime import MODELS_DIR
+
+    for path in MODELS_DIR.glob(pattern):
+        shutil.copy(path, tmp_path / path.name)
+    bad = tmp_path / ("detector_int8.tflite" if flag == "--detector" else "ocr_int8.tflite")
+    data = bytearray(bad.read_bytes())
+    data[len(data) // 3] ^= 0x10
+    bad.write_bytes(bytes(data))
+    root = _scenes(tmp_path / "s", ["openlpr_val_1.jpg"])
+    out = tmp_path / "eval.json"
+    with pytest.raises(SystemExit, match=r"alpr eval: model .*sha256 .*does not match"):
+        eval_cli.run(_args(root, flag, bad, "--json", out))
+    assert not out.exists()
