@@ -25,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_DATA,
         help="folder with crops/ and scenes/ (real labelled plates)",
     )
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default 3000)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps (default 3000; 0 with --init: export those weights "
+                        "untrained, e.g. a soup of runs)")
     parser.add_argument(
         "--synthetic",
         type=int,
@@ -85,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("--lr must be in (0, 1) and --real-share in [0, 1]")
     if not (0.25 <= cfg.width <= 4):
         raise SystemExit("--width must be in [0.25, 4]")
-    if cfg.steps < 1 or cfg.synthetic < 1:
-        raise SystemExit("--steps and --synthetic must be positive")
+    if cfg.steps < 0 or (cfg.steps == 0 and cfg.init is None) or cfg.synthetic < 1:
+        raise SystemExit("--steps and --synthetic must be positive (--steps 0 only with --init: "
+                         "export those weights as they are)")
     metrics = train(cfg)
     print(f"exported OCR models to {cfg.out_dir}; int8 metrics: {metrics.get('int8')}")
     return 0

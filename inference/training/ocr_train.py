@@ -95,7 +95,10 @@ def lr_at(progress: float, cfg: TrainConfig) -> float:
 
 
 def progress_at(step: int, started: float, cfg: TrainConfig) -> float:
-    """Fraction of training done: by steps, or by the wall budget when that runs out first."""
+    """Fraction of training done: by steps, or by the wall budget when that runs out first
+    (0 steps: nothing to train, the --init weights are exported as they are)."""
+    if cfg.steps == 0:
+        return 1.0
     p = step / cfg.steps
     if cfg.max_minutes:
         p = max(p, (time.monotonic() - started) / (cfg.max_minutes * 60))
