@@ -51,3 +51,24 @@ def test_refused_swap_changes_no_setting(tmp_path):
     assert (det.threshold, det.coarse_min_width, det.confirmation, det.model,
             det.coarse) == before
     det.close()
+
+
+@pytest.mark.parametrize("variant", ["int8", "float"])
+@pytest.mark.parametrize("plates, seed", [([(300, 420, 60), (900, 300, 60)], 1),
+                                          ([(640, 400, 640)], 2)])
+def test_plates_from_60_px_to_half_the_frame_are_found(variant, plates, seed):
+    """Issue 3's size range at its two ends, on a 1280x720 frame, both shipped variants."""
+    import numpy as np
+
+    from inference.eval_data import match
+    from inference.training.synthetic import compose_frame
+
+    image, quads = compose_frame(plates, seed=seed)
+    assert image.shape[:2] == (720, 1280)
+    truth = np.array([[q[:, 0].min(), q[:, 1].min(), np.ptp(q[:, 0]), np.ptp(q[:, 1])]
+                      for q in quads])
+    det = Detector(f"detector_{variant}.tflite")
+    found = det.detect(image)
+    det.close()
+    assigned, false_positives = match(np.array([d.box for d in found]), truth, 0.3)
+    assert (assigned >= 0).all() and false_positives == 0
