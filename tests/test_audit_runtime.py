@@ -81,3 +81,11 @@ def test_detector_on_the_fallback_runtime_runs_the_float_model(monkeypatch):
     assert det.model.path.name == "detector_float.tflite"
     assert det.model.input_spec.dtype == np.float32
     det.close()
+
+
+@pytest.mark.parametrize("text", ["[]", '"detector"', '{"files": []}', '{"files": {"x": 1}}'])
+def test_a_manifest_of_the_wrong_shape_is_an_integrity_error(tmp_path, text):
+    shutil.copy(INT8, tmp_path / INT8.name)
+    (tmp_path / "m.json").write_text(text)
+    with pytest.raises(ModelIntegrityError, match="manifest"):
+        Model(tmp_path / INT8.name, tmp_path / "m.json")
