@@ -190,7 +190,7 @@ def _load_openalpr_folder(folder: Path, root: Path) -> tuple[list[LabelledImage]
     plates: dict[Path, list[Plate]] = {}
     for txt in sorted(folder.glob("*.txt")):
         own = next((p for p in images if p.stem == txt.stem), None)
-        lines = [ln for ln in txt.read_text(errors="replace").splitlines() if ln.strip()]
+        lines = [ln for ln in _label_text(txt).splitlines() if ln.strip()]
         if own is not None:
             plates.setdefault(own, [])
         for i, line in enumerate(lines, 1):
@@ -210,7 +210,12 @@ def _load_openalpr_folder(folder: Path, root: Path) -> tuple[list[LabelledImage]
 def _own_txt_is_empty(image: Path) -> bool:
     """A .txt with no lines marks an image with no plate (a negative example)."""
     txt = image.with_suffix(".txt")
-    return txt.exists() and not txt.read_text(errors="replace").strip()
+    return txt.exists() and not _label_text(txt).strip()
+
+
+def _label_text(txt: Path) -> str:
+    """A label file's text; a byte-order mark (Windows editors) is not part of its first name."""
+    return txt.read_text(encoding="utf-8-sig", errors="replace")
 
 
 def load_openalpr(root: Path) -> list[LabelledImage]:

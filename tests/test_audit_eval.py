@@ -130,3 +130,16 @@ def test_corrupted_model_is_refused_with_a_clear_error(tmp_path, flag, pattern):
     with pytest.raises(SystemExit, match=r"alpr eval: model .*sha256 .*does not match"):
         eval_cli.run(_args(root, flag, bad, "--json", out))
     assert not out.exists()
+
+
+def test_labels_saved_with_a_byte_order_mark_are_read(tmp_path):
+    """A .txt saved by a Windows editor starts with a BOM; its first line still names its image
+    (here another file than the .txt's stem, as in the benchmark's br set)."""
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for name in ("PAG5219.jpg", "PAG5219.png"):
+        cv2.imwrite(str(folder / name), np.zeros((50, 50, 3), np.uint8))
+    line = "PAG5219.png\t1\t2\t30\t10\tPAG5219\r\n"
+    (folder / "PAG5219.txt").write_bytes(line.encode("utf-8-sig"))
+    (item,) = load_dataset(folder)
+    assert item.name == "PAG5219.png" and [p.text for p in item.plates] == ["PAG5219"]
