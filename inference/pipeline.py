@@ -85,7 +85,7 @@ class PlateReading:
         return self.candidates[0].text if self.candidates else ""
 
 
-def _text_and_confidence(reading: PlateReading | None) -> tuple[str | None, float]:
+def top_candidate(reading: PlateReading | None) -> tuple[str | None, float]:
     """What the confirmation weighs: the top candidate and its confidence (None, 0: unread)."""
     if reading is None or not reading.candidates:
         return None, 0.0
@@ -140,7 +140,7 @@ class PlateRecognizer:
             return list(zip(dets, self.read_detections(image, dets), strict=True))
         dets = self.detector.detect(image, threshold=confirmation.propose)
         return [(d, r) for d, r in zip(dets, self.read_detections(image, dets), strict=True)
-                if confirmation.keeps(d.score, *_text_and_confidence(r))]
+                if confirmation.keeps(d.score, *top_candidate(r))]
 
     def read_detections(self, image: np.ndarray,
                         detections: list[Detection]) -> list[PlateReading | None]:

@@ -52,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="TensorFlow threads (default 1: bit-reproducible; 2 on a dedicated "
                              "2-core machine is ~1.6x quicker)")
+    parser.add_argument("--recipe", type=Path, default=None, metavar="DIR",
+                        help="run the shipped model's whole recipe (five stages with mining, "
+                        "thresholds and confirmation) into DIR, resuming what is done; the "
+                        "model to ship ends in DIR/s5 (docs/detector.md)")
+    parser.add_argument("--hours", type=float, default=2.0,
+                        help="with --recipe: scale the stages' steps to fit this budget on a "
+                        "2-core machine (default 2; 0 = the shipped run's step counts)")
     parser.add_argument("--no-render", action="store_true",
                         help="do not use the synthetic plate renderer even when it is available")
 
@@ -103,6 +110,13 @@ def run(args: argparse.Namespace) -> int:
     from inference.training.detector_train import TrainConfig, train
 
     logging.getLogger("inference").setLevel(logging.INFO)  # progress even without -v
+    if getattr(args, "recipe", None) is not None:
+        from inference.training.detector_recipe import run_recipe
+
+        final = run_recipe(args.recipe, args.data, args.threads, args.hours, args.smoke,
+                           args.seed)
+        print(f"recipe done: the model to ship is in {final}")
+        return 0
     if not (args.data / "scenes" / "labels.jsonl").exists():
         raise SystemExit(f"alpr train detector: {args.data}/scenes/labels.jsonl not found "
                          "(use --data DIR)")

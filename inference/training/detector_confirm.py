@@ -44,7 +44,7 @@ def collect(items, detector, recognizer, extra=None) -> list[tuple]:
     without `extra`, an inference.eval_data.ExtraPlates)."""
     import cv2
 
-    from inference.pipeline import _text_and_confidence
+    from inference.pipeline import top_candidate
 
     out = []
     for item in items:
@@ -53,7 +53,7 @@ def collect(items, detector, recognizer, extra=None) -> list[tuple]:
         reads = recognizer.read_detections(image, dets)
         gt = np.array([p.box for p in item.plates], np.float32).reshape(-1, 4)
         extra_boxes = extra.boxes(item.path.name) if extra is not None else []
-        out.append((gt, [(d.box, d.score, *_text_and_confidence(r))
+        out.append((gt, [(d.box, d.score, *top_candidate(r))
                          for d, r in zip(dets, reads, strict=True)], extra_boxes))
     return out
 
