@@ -39,6 +39,7 @@ def frame(seed: int = 0) -> np.ndarray:
 
 
 def time_detector(path: Path, threads: int, frames: int, coarse: bool = True) -> float:
+    cv2.setNumThreads(threads)  # OpenCV's pool (letterbox resize) on the same threads
     det = Detector(path, num_threads=threads, coarse=coarse)
     img = frame()
     for _ in range(5):

@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--region", choices=REGION_FAMILIES, default="us",
                     help="time the reader the manifest names for this region (default us)")
     args = ap.parse_args(argv)
+    cv2.setNumThreads(1)  # one thread means OpenCV's pool (resize, warp) too
     folder = args.ocr_dir.resolve()
     rng = np.random.default_rng(0)
     image, corners = place(flat_plate("7ABC123"), 160, rng, ir=False)

@@ -170,6 +170,17 @@ def order_corners(pts: np.ndarray) -> np.ndarray:
     return np.roll(pts, -start, axis=0)
 
 
+def _default_threshold(model: Model) -> float:
+    """The single operating point recorded with the model (its manifest's default_threshold)."""
+    try:
+        value = float(model.manifest.get("default_threshold", 0.4))
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{model.path.name}: bad default_threshold in its manifest") from exc
+    if not 0 < value <= 1:
+        raise ModelError(f"{model.path.name}: default_threshold {value} is not in (0, 1]")
+    return value
+
+
 def _check_input(model: Model) -> None:
     shape = model.input_spec.shape
     if len(shape) != 4 or shape[3] != 1:
@@ -197,45 +208,46 @@ class Detector:
         self.coarse: Model | None = None  # see _coarse_for
         self.coarse_min_width = 0.0  # coarse-input px; narrower coarse detections are dropped
         self._use(Model(path, manifest, num_threads=num_threads, runtime=runtime))
-        if threshold is None:  # the operating point recorded with the model
-            self.threshold = float(self.model.manifest.get("default_threshold", 0.4))
 
     def _use(self, model: Model) -> None:
         model = self._prefer_float_on_tflite_runtime(model)
         coarse = None
-        try:
+        try:  # every check before any setting changes: a refused model leaves them all as they were
             _check_input(model)
-            coarse = self._coarse_for(model)
+            coarse, min_width = self._coarse_for(model)
             confirmation = None if self.fixed_threshold else Confirmation.from_manifest(
                 model.manifest)
+            threshold = self.threshold if self.fixed_threshold else _default_threshold(model)
         except Exception:
             model.close()  # refused as a whole; the caller keeps what it had
             if coarse is not None:
                 coarse.close()
             raise
         self.model, self.coarse, self.confirmation = model, coarse, confirmation
+        self.coarse_min_width, self.threshold = min_width, threshold
         _, self.in_h, self.in_w, _ = model.input_spec.shape
 
-    def _coarse_for(self, model: Model) -> Model | None:
+    def _coarse_for(self, model: Model) -> tuple[Model | None, float]:
         """The coarse-pass file of the model's variant when its manifest lists one: the same net
         at a quarter of the input area, for plates wider than the full pass learnt (see
-        inference.training.detector_coarse). Verified against the manifest like every file."""
+        inference.training.detector_coarse). Verified against the manifest like every file.
+        Returns it with the narrowest width (coarse-input px) its detections may have."""
         block = model.manifest.get("coarse") if self.use_coarse else None
         if not block:
-            return None
+            return None, 0.0
         variant = model.manifest.get("files", {}).get(model.path.name, {}).get("variant")
         name = block.get("files", {}).get(variant)
         if name is None:
-            return None
+            return None, 0.0
         coarse = Model(model.path.with_name(name), model.manifest, model.num_threads,
                        runtime=model.runtime)
         try:
             _check_input(coarse)
-        except ModelError:
+            min_width = float(block.get("min_width", 0.0))
+        except (ModelError, TypeError, ValueError):
             coarse.close()
             raise
-        self.coarse_min_width = float(block.get("min_width", 0.0))
-        return coarse
+        return coarse, min_width
 
     def swap_model(self, model_path: str | Path, manifest: str | Path | dict | None = None) -> None:
         """Load another model file; if it is refused (hash, corrupt, wrong shape) the error is

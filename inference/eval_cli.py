@@ -78,10 +78,24 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 2) if len(values) else None
 
 
-def evaluate(items, recognize: Recognize, reading: bool = True, extra=None) -> dict:
+def evaluate(items, recognize: Recognize, reading: bool = True, extra=None,
+             threads: int = 1) -> dict:
     """Run `recognize` over labelled images: the summary with per-image rows (read_* null
     unless `reading`). `extra`: an inference.eval_data.ExtraPlates; adds the false positives
-    with detections on extra plates ignored."""
+    with detections on extra plates ignored. `threads`: OpenCV's own thread pool (resize,
+    warp) is held to it while the images are recognised, like the interpreters, so that `ms`
+    is single thread unless asked otherwise."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(threads)
+    try:
+        return _evaluate(items, recognize, reading, extra)
+    finally:
+        cv2.setNumThreads(before)
+
+
+def _evaluate(items, recognize: Recognize, reading: bool, extra) -> dict:
     import cv2
     import numpy as np
 
@@ -188,6 +202,14 @@ def _extra(args: argparse.Namespace):
     return load_extra_plates(path, args.split)
 
 
+def _check_output(path: Path | None) -> None:
+    """Refuse a --json path that cannot be written before the run, not after it."""
+    if path is not None and not path.parent.is_dir():
+        raise ValueError(f"--json {path}: folder {path.parent} does not exist")
+    if path is not None and path.is_dir():
+        raise ValueError(f"--json {path} is a folder")
+
+
 def run(args: argparse.Namespace) -> int:
     from inference.detector import Detector
     from inference.eval_data import DatasetError, load_dataset
@@ -195,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
 
     reading = not getattr(args, "no_read", False)
     try:
+        _check_output(args.json)
         items = load_dataset(args.dir, args.split)
         extra = _extra(args)
         detector = Detector(args.detector, num_threads=args.threads, threshold=args.threshold,
@@ -203,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
         recognize = pipeline(args, detector, models) if reading else detector_only(detector)
     except (DatasetError, ModelError, OSError, ValueError) as exc:
         raise SystemExit(f"alpr eval: {exc}") from exc
-    summary = evaluate(items, recognize, reading, extra)
+    summary = evaluate(items, recognize, reading, extra, threads=args.threads)
     print(format_summary(summary))
     print(f"{'detector':<17} {detector.model.path.name} {detector.model.version}")
     if reading:
@@ -214,5 +237,8 @@ def run(args: argparse.Namespace) -> int:
         out = {k: summary[k] for k in keys}
         row_keys = ROW_KEYS + (("false_positives", "on_extra_plates") if extra is not None else ())
         out["per_image"] = [{k: row[k] for k in row_keys} for row in summary["per_image"]]
-        args.json.write_text(json.dumps(out, indent=1) + "\n")
+        try:
+            args.json.write_text(json.dumps(out, indent=1) + "\n")
+        except OSError as exc:  # the figures are printed above; say why the file is not there
+            raise SystemExit(f"alpr eval: cannot write --json {args.json}: {exc}") from exc
     return 0

@@ -89,7 +89,10 @@ def load_scenes(root: Path, split: str = "val") -> list[LabelledImage]:
             raise DatasetError(f"{labels}:{n}: not a label record: {exc}") from exc
         if split != "all" and scene_split(name, source) != split:
             continue
-        plates = [_plate_from_json(p, f"{labels}:{n}") for p in rec.get("plates", [])]
+        plates = rec.get("plates", [])
+        if not isinstance(plates, list):
+            raise DatasetError(f"{labels}:{n}: 'plates' must be a list, got {plates!r}")
+        plates = [_plate_from_json(p, f"{labels}:{n}") for p in plates]
         out.append(LabelledImage(root / "images" / name, plates, source))
     return out
 
@@ -145,8 +148,15 @@ def load_extra_plates(path: str | Path, split: str = "all") -> ExtraPlates:
     return out
 
 
+def _fields(line: str) -> list[str]:
+    """A label line's fields: its tab-separated ones when it has all five (a file name may hold a
+    space), else its blank-separated ones."""
+    tabs = [f.strip() for f in line.strip().split("\t")]
+    return tabs if len(tabs) >= 5 and all(tabs[:5]) else line.split()
+
+
 def parse_openalpr_line(line: str, where: str) -> Plate:
-    parts = line.split()
+    parts = _fields(line)
     if len(parts) < 5:
         raise DatasetError(f"{where}: expected 'filename x y w h PLATE', got {line!r}")
     try:
@@ -180,11 +190,11 @@ def _load_openalpr_folder(folder: Path, root: Path) -> tuple[list[LabelledImage]
     plates: dict[Path, list[Plate]] = {}
     for txt in sorted(folder.glob("*.txt")):
         own = next((p for p in images if p.stem == txt.stem), None)
-        lines = [ln for ln in txt.read_text(errors="replace").splitlines() if ln.strip()]
+        lines = [ln for ln in _label_text(txt).splitlines() if ln.strip()]
         if own is not None:
             plates.setdefault(own, [])
         for i, line in enumerate(lines, 1):
-            named = by_name.get(line.split()[0])
+            named = by_name.get(_fields(line)[0])
             target = named or own
             if target is None:
                 logger.warning("%s:%d names no image in %s; line skipped", txt, i, folder)
@@ -200,7 +210,12 @@ def _load_openalpr_folder(folder: Path, root: Path) -> tuple[list[LabelledImage]
 def _own_txt_is_empty(image: Path) -> bool:
     """A .txt with no lines marks an image with no plate (a negative example)."""
     txt = image.with_suffix(".txt")
-    return txt.exists() and not txt.read_text(errors="replace").strip()
+    return txt.exists() and not _label_text(txt).strip()
+
+
+def _label_text(txt: Path) -> str:
+    """A label file's text; a byte-order mark (Windows editors) is not part of its first name."""
+    return txt.read_text(encoding="utf-8-sig", errors="replace")
 
 
 def load_openalpr(root: Path) -> list[LabelledImage]:
@@ -223,12 +238,22 @@ def load_dataset(root: str | Path, split: str = "val") -> list[LabelledImage]:
         raise DatasetError(f"{root} is not a folder")
     if (root / "labels.jsonl").exists() and (root / "images").is_dir():
         items = load_scenes(root, split)
+        _check_present(items, root)
     else:
         items = load_openalpr(root)
     if not items:
         raise DatasetError(f"{root}: no labelled images found (expected OpenALPR .txt files "
                            "beside the images, or labels.jsonl beside images/)")
     return items
+
+
+def _check_present(items: list[LabelledImage], root: Path) -> None:
+    """Refuse a folder whose labels name images that are not there: evaluating without them
+    would report figures over fewer plates than labelled (and fail late, after the others)."""
+    missing = [i.path.name for i in items if not i.path.is_file()]
+    if missing:
+        raise DatasetError(f"{root}: {len(missing)} labelled images are missing from images/: "
+                           + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""))
 
 
 def match(pred: np.ndarray, gt: np.ndarray, iou_threshold: float = 0.3) -> tuple[np.ndarray, int]:

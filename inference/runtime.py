@@ -81,14 +81,18 @@ def load_manifest(manifest: Mapping | str | Path) -> dict:
     if isinstance(manifest, Mapping):
         return dict(manifest)
     try:
-        return json.loads(Path(manifest).read_text())
+        doc = json.loads(Path(manifest).read_text())
     except (OSError, ValueError) as exc:
         raise ModelIntegrityError(f"cannot read model manifest {manifest}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ModelIntegrityError(f"model manifest {manifest} is not a JSON object")
+    return doc
 
 
 def verify_file(path: Path, manifest: Mapping) -> bytes:
     """Return the file's bytes if its sha256 matches the manifest entry for its name."""
-    entry = (manifest.get("files") or {}).get(path.name)
+    files = manifest.get("files") or {}
+    entry = files.get(path.name) if isinstance(files, Mapping) else None
     if not isinstance(entry, Mapping) or "sha256" not in entry:
         raise ModelIntegrityError(f"model {path.name} is not listed in the manifest "
                                   f"(family {manifest.get('family')!r}); refusing to load it")

@@ -178,6 +178,11 @@ class Tracker:
         self, observations: list[Observation], mono: float, clock_synced: bool = True
     ) -> list[Read]:
         """Add one frame's observations (taken at `mono`); return reads of tracks that ended."""
+        # Close timed-out tracks first: frames may stop for longer than the timeout (the motion
+        # gate passes none while nothing moves), and the next car's plate must not join the
+        # previous car's track just because it appears where that one was last seen.
+        ended = [t for t in self._tracks if mono - t.last.mono > self.timeout_s]
+        self._tracks = [t for t in self._tracks if t not in ended]
         pairs = []
         for ti, t in enumerate(self._tracks):
             pred = t.predicted_box(mono)
@@ -198,8 +203,6 @@ class Tracker:
                 track = Track(clock_synced=clock_synced)
                 track.add(o)
                 self._tracks.append(track)
-        ended = [t for t in self._tracks if mono - t.last.mono > self.timeout_s]
-        self._tracks = [t for t in self._tracks if t not in ended]
         return self._close(ended)
 
     def flush(self) -> list[Read]:
