@@ -289,6 +289,9 @@ def build_recognizer(config) -> PlateRecognizer:
     from inference.detector import Detector
 
     threads = int(config.num_threads)
+    # OpenCV's own pool (letterbox resize, perspective warps) would otherwise take every core
+    # beside the interpreters: recognition uses the threads the config gives it, no more
+    cv2.setNumThreads(threads)
     score = config.min_detection_score  # None: the model's own operating point
     detector = Detector(config.detector_model, num_threads=threads,
                         threshold=None if score is None else float(score))

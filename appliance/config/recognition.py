@@ -16,13 +16,15 @@ class RecognitionConfig(Section):
         None,
         description="OCR model file name in inference/models (or an absolute path); a list is "
         "read as an ensemble. Unset: the shipped int8 reader for `region` (four models read as "
-        "a cascade, the last two only for unsure plates; `eu` has its own, docs/ocr.md).",
+        "a cascade, the last two only for unsure plates; `us` and `eu` have their own, "
+        "docs/ocr.md).",
     )
     num_threads: int = Field(
         2,
         ge=1,
         le=8,
-        description="Interpreter threads per model (set explicitly: oversubscribed threads spin).",
+        description="Interpreter threads per model, and OpenCV's thread pool for the "
+        "recognition's image work (set explicitly: oversubscribed threads spin).",
     )
     min_detection_score: float | None = Field(
         None, ge=0, le=1,
