@@ -15,7 +15,7 @@ The model to ship is DIR/s5 (copy its files into inference/models). A step whose
 complete is skipped, so the same command resumes after an interruption (a stage cut short is
 run again from its start). Step counts are the shipped run's scaled by `--hours`: the default
 budget is 2 hours on the machine the constants below were measured on; `--hours 0` runs the
-shipped counts (≈ 2 h 40 min with `--threads 2`, ≈ 4 h with one thread).
+shipped counts (≈ 2 h 55 min with `--threads 2`, ≈ 4 h 20 min with one thread).
 """
 
 from __future__ import annotations
