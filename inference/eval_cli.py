@@ -101,15 +101,18 @@ def _evaluate(items, recognize: Recognize, reading: bool, extra) -> dict:
 
     from inference.eval_data import match, on_extra
 
-    rows, times = [], []
+    rows, times, undecodable = [], [], []
     n_plates = n_det = n_fp = n_text = n_exact = n_top5 = n_ignored = 0
     for item in items:
         image = cv2.imread(str(item.path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise SystemExit(f"cannot decode image {item.path}")
-        t0 = time.perf_counter()
-        found = recognize(image)
-        ms = (time.perf_counter() - t0) * 1000
+        if image is None:  # a corrupt file: its plates count as missed and the run goes on
+            logger.warning("cannot decode image %s: its plates count as missed", item.path)
+            undecodable.append(item.name)
+            found, ms = [], None
+        else:
+            t0 = time.perf_counter()
+            found = recognize(image)
+            ms = (time.perf_counter() - t0) * 1000
         cands = [c for _, c in found] if reading else None
         gt = np.array([p.box for p in item.plates], np.float32).reshape(-1, 4)
         boxes = np.array([b for b, _ in found], np.float32).reshape(-1, 4)
@@ -126,9 +129,11 @@ def _evaluate(items, recognize: Recognize, reading: bool, extra) -> dict:
                 n_top5 += t in c
         detected = int(np.count_nonzero(assigned >= 0))
         n_plates, n_det, n_fp = n_plates + len(gt), n_det + detected, n_fp + fp
-        times.append(ms)
+        if ms is not None:
+            times.append(ms)
         rows.append({"image": item.name, "truth": truth, "read": reads, "candidates": alts,
-                     "detected": detected, "ms": round(ms, 2), "false_positives": fp})
+                     "detected": detected, "ms": None if ms is None else round(ms, 2),
+                     "false_positives": fp})
         if extra is not None:
             ignored = on_extra(boxes, assigned, extra.boxes(item.path.name), IOU_THRESHOLD)
             n_ignored += ignored
@@ -142,6 +147,7 @@ def _evaluate(items, recognize: Recognize, reading: bool, extra) -> dict:
         "per_image": rows,
         "recall": round(n_det / n_plates, 4) if n_plates else None,
         "false_positives": n_fp, "fp_per_image": round(n_fp / len(rows), 4) if rows else None,
+        "undecodable": undecodable,  # printed, not in the --json file (its keys are fixed)
     }
     if extra is not None:
         fp = n_fp - n_ignored
@@ -161,6 +167,10 @@ def format_summary(s: dict) -> str:
              f"ms per image      median {s['ms_median']}  p95 {s['ms_p95']}"]
     for key in ("read_exact", "read_top5"):
         lines.append(f"{key:<17} {'n/a (no reader)' if s[key] is None else s[key]}")
+    bad = s.get("undecodable") or []
+    if bad:
+        lines.append(f"undecodable       {len(bad)} images, their plates counted as missed: "
+                     + ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else ""))
     return "\n".join(lines)
 
 

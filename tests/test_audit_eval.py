@@ -143,3 +143,20 @@ def test_labels_saved_with_a_byte_order_mark_are_read(tmp_path):
     (folder / "PAG5219.txt").write_bytes(line.encode("utf-8-sig"))
     (item,) = load_dataset(folder)
     assert item.name == "PAG5219.png" and [p.text for p in item.plates] == ["PAG5219"]
+
+
+def test_an_undecodable_image_counts_as_missed_and_the_run_finishes(tmp_path, capsys):
+    """A corrupt file among many must not cost the whole evaluation: its plates count as missed
+    (the figures do not flatter), the summary names it, and the JSON is written."""
+    root = _scenes(tmp_path / "s", ["openlpr_val_1.jpg", "openlpr_val_2.jpg"])
+    (root / "images" / "openlpr_val_2.jpg").write_bytes(b"\xff\xd8\xff truncated")
+    out = tmp_path / "eval.json"
+    assert eval_cli.run(_args(root, "--no-read", "--json", out)) == 0
+    printed = capsys.readouterr().out
+    assert "undecodable       1 images, their plates counted as missed: openlpr_val_2.jpg" \
+        in printed
+    doc = json.loads(out.read_text())
+    assert doc["images"] == 2 and doc["plates"] == 2
+    assert "undecodable" not in doc  # the file's keys stay the issue's
+    bad = next(r for r in doc["per_image"] if r["image"] == "openlpr_val_2.jpg")
+    assert bad["detected"] == 0 and bad["ms"] is None and bad["read"] == [None]
