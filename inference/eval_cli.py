@@ -186,15 +186,15 @@ def reader_files(args: argparse.Namespace) -> list:
     return list(args.ocr or shipped_models(args.region))
 
 
-def pipeline(args: argparse.Namespace, detector, models: list | None = None) -> Recognize:
+def pipeline(args: argparse.Namespace, detector, models: list) -> Recognize:
     """The unit's single-image pipeline (inference.pipeline.PlateRecognizer.find): the kept
     detections, each with its candidate strings (empty where nothing was read); `models`: the
-    OCR files (default `reader_files(args)`)."""
+    OCR files (`reader_files(args)`)."""
     from inference.ocr import PlateReader
     from inference.pipeline import PlateRecognizer
     from inference.tracker import Tracker
 
-    ocr = PlateReader(models or reader_files(args), num_threads=args.threads)
+    ocr = PlateReader(models, num_threads=args.threads)
     rec = PlateRecognizer(detector, ocr, Tracker(region=args.region), region=args.region)
     return lambda image: [(d.box, [c.text for c in r.candidates] if r else [])
                           for d, r in rec.find(image)]
@@ -214,9 +214,11 @@ def _extra(args: argparse.Namespace):
 
 def _check_output(path: Path | None) -> None:
     """Refuse a --json path that cannot be written before the run, not after it."""
-    if path is not None and not path.parent.is_dir():
+    if path is None:
+        return
+    if not path.parent.is_dir():
         raise ValueError(f"--json {path}: folder {path.parent} does not exist")
-    if path is not None and path.is_dir():
+    if path.is_dir():
         raise ValueError(f"--json {path} is a folder")
 
 

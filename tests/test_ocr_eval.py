@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from appliance.cli import main
-from inference.eval_cli import JSON_KEYS, ROW_KEYS, pipeline
+from inference.eval_cli import JSON_KEYS, ROW_KEYS, pipeline, reader_files
 from inference.ocr import shipped_models
 from inference.rectify import box_of
 from inference.training.ocr_effects import background
@@ -68,7 +68,7 @@ def test_pipeline_reads_the_detected_plates(tmp_path):
             return [Detection(box_of(self.corners), 0.9, self.corners.astype(np.float32))]
 
     detector = TrueCorners()
-    recognize = pipeline(Args, detector)
+    recognize = pipeline(Args, detector, reader_files(Args))
     for frame, corners, text in truths:
         detector.corners = corners
         ((box, cands),) = recognize(frame)
