@@ -10,6 +10,8 @@ usual commands export it (float, int8, manifest):
     python -m inference.training.soup --family detector --out DIR RUN_A/detector_train.weights.h5 \\
         RUN_B/detector_train.weights.h5 [...]
     alpr train detector --out DIR --export-only [--threshold T]      # + coarse pass
+    (the export keeps the version and record of a detector.manifest.json already in DIR: put
+    one there with the soup's own version, as docs/detector.md's session-8 soup did)
 
     python -m inference.training.soup --family ocr --out DIR RUN_A/ocr.weights.h5 RUN_B/...
     alpr train ocr --out DIR --init DIR/ocr.weights.h5 --steps 0      # export as they are
