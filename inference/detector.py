@@ -21,6 +21,7 @@ import numpy as np
 
 from inference.runtime import MODELS_DIR, Model, ModelError
 from inference.types import Detection
+from inference.verifier import Verifier, VerifierSettings
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ class Detector:
     def __init__(self, model_path: str | Path | None = None,
                  manifest: str | Path | dict | None = None,
                  num_threads: int = 1, threshold: float | None = None, nms_iou: float = 0.3,
-                 runtime: str = "auto", coarse: bool = True) -> None:
+                 runtime: str = "auto", coarse: bool = True, verify: bool = True) -> None:
         path = Path(model_path) if model_path else MODELS_DIR / "detector_int8.tflite"
         if not path.is_absolute() and not path.exists():
             path = MODELS_DIR / path
@@ -207,23 +208,28 @@ class Detector:
         self.use_coarse = coarse
         self.coarse: Model | None = None  # see _coarse_for
         self.coarse_min_width = 0.0  # coarse-input px; narrower coarse detections are dropped
+        self.use_verifier = verify
+        self.verifier: Verifier | None = None  # see _verifier_for
         self._use(Model(path, manifest, num_threads=num_threads, runtime=runtime))
 
     def _use(self, model: Model) -> None:
         model = self._prefer_float_on_tflite_runtime(model)
-        coarse = None
+        coarse = verifier = None
         try:  # every check before any setting changes: a refused model leaves them all as they were
             _check_input(model)
             coarse, min_width = self._coarse_for(model)
+            verifier = self._verifier_for(model)
             confirmation = None if self.fixed_threshold else Confirmation.from_manifest(
                 model.manifest)
             threshold = self.threshold if self.fixed_threshold else _default_threshold(model)
         except Exception:
             model.close()  # refused as a whole; the caller keeps what it had
-            if coarse is not None:
-                coarse.close()
+            for extra in (coarse, verifier):
+                if extra is not None:
+                    extra.close()
             raise
         self.model, self.coarse, self.confirmation = model, coarse, confirmation
+        self.verifier = verifier
         self.coarse_min_width, self.threshold = min_width, threshold
         _, self.in_h, self.in_w, _ = model.input_spec.shape
 
@@ -249,22 +255,40 @@ class Detector:
             raise
         return coarse, min_width
 
+    def _verifier_for(self, model: Model) -> Verifier | None:
+        """The plate verifier of the model's variant when its manifest has a `verifier` block
+        (inference.verifier), sha256-checked like every model file."""
+        settings = VerifierSettings.from_manifest(model.manifest) if self.use_verifier else None
+        if settings is None:
+            return None
+        variant = model.manifest.get("files", {}).get(model.path.name, {}).get("variant")
+        name = settings.files.get(variant)
+        if name is None:
+            raise ModelError(f"detector manifest: no {variant} verifier file")
+        vmodel = Model(model.path.with_name(name), model.manifest, model.num_threads,
+                       runtime=model.runtime)
+        try:
+            return Verifier(vmodel, settings)
+        except ModelError:
+            vmodel.close()
+            raise
+
     def swap_model(self, model_path: str | Path, manifest: str | Path | dict | None = None) -> None:
         """Load another model file; if it is refused (hash, corrupt, wrong shape) the error is
         raised and the current model stays in use."""
         path = Path(model_path)
-        old, old_coarse = self.model, self.coarse
+        old = (self.model, self.coarse, self.verifier)
         self._use(Model(path, manifest if manifest is not None else path.parent / MANIFEST.name,
-                        num_threads=old.num_threads, runtime=self.runtime))
-        old.close()
-        if old_coarse is not None:
-            old_coarse.close()
+                        num_threads=self.model.num_threads, runtime=self.runtime))
+        for m in old:
+            if m is not None:
+                m.close()
         logger.info("detector model now %s (version %s)", path.name, self.model.version)
 
     def close(self) -> None:
-        self.model.close()
-        if self.coarse is not None:
-            self.coarse.close()
+        for m in (self.model, self.coarse, self.verifier):
+            if m is not None:
+                m.close()
 
     @staticmethod
     def _prefer_float_on_tflite_runtime(model: Model) -> Model:
@@ -288,13 +312,7 @@ class Detector:
         model = model or self.model
         _, in_h, in_w, _ = model.input_spec.shape
         canvas, lb = letterbox(image, in_w, in_h)
-        spec = model.input_spec
-        if spec.quantized and spec.dtype == np.int8 and abs(spec.scale * 255 - 1) < 1e-3 \
-                and spec.zero_point == -128:
-            x = (canvas.astype(np.int16) - 128).astype(np.int8)  # exact: q = u8 - 128
-        else:
-            x = canvas.astype(np.float32) * np.float32(1 / 255)
-        return x[None, :, :, None], lb
+        return model.input_spec.from_u8(canvas)[None, :, :, None], lb
 
     def raw(self, image: np.ndarray,
             model: Model | None = None) -> tuple[np.ndarray, np.ndarray, Letterbox]:
@@ -305,10 +323,12 @@ class Detector:
         reg = next(o for o in outs if o.shape[-1] == REG_CHANNELS)[0]
         return heat, reg, lb
 
-    def detect(self, image: np.ndarray, threshold: float | None = None) -> list[Detection]:
+    def detect(self, image: np.ndarray, threshold: float | None = None,
+               verify: bool = True) -> list[Detection]:
         """Plates in one frame scoring at least `threshold` (default: the operating threshold),
         best first, in that frame's pixel coordinates. With a coarse pass, its large plates join
-        the full pass's before non-maximum suppression."""
+        the full pass's before non-maximum suppression. With a verifier (and `verify`), the
+        detections scoring under its `vets_below` stay only when it finds them plate-like."""
         threshold = self.threshold if threshold is None else threshold
         passes = [(self.model, 0.0)]
         if self.coarse is not None:
@@ -328,6 +348,9 @@ class Detector:
                 continue
             out.append(Detection((x0, y0, x1 - x0, y1 - y0), float(scores[i]),
                                  order_corners(corners[i])))
+        if self.verifier is not None and verify and out:
+            kept = self.verifier.keep(gray, [d.box for d in out], [d.score for d in out])
+            out = [d for d, k in zip(out, kept, strict=True) if k]
         return out
 
     def _decoded(self, image: np.ndarray, model: Model, min_width: float,

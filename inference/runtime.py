@@ -71,6 +71,15 @@ class TensorSpec:
         q = np.rint(np.asarray(x, dtype=np.float32) / self.scale) + self.zero_point
         return np.clip(q, info.min, info.max).astype(self.dtype)
 
+    def from_u8(self, image: np.ndarray) -> np.ndarray:
+        """The model input for an 8-bit image the model reads as u8 / 255. An int8 input
+        calibrated on that range (scale 1/255, zero point -128) is exactly u8 - 128, without
+        going through floats; any other input is u8 / 255, quantised when the model asks."""
+        if self.quantized and self.dtype == np.int8 and abs(self.scale * 255 - 1) < 1e-3 \
+                and self.zero_point == -128:
+            return (image.astype(np.int16) - 128).astype(np.int8)
+        return image.astype(np.float32) * np.float32(1 / 255)
+
     def dequantize(self, q: np.ndarray) -> np.ndarray:
         if not self.quantized:
             return q.astype(np.float32, copy=False)
