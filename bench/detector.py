@@ -1,7 +1,8 @@
 """Detector speed on a 1280x720 frame: int8 and float, 1 and 2 threads, plus the peak memory of
 a process that only runs the int8 detector. Both passes (full + coarse) when the manifest lists a
-coarse pass; the int8 full pass alone is timed too, as the baseline of its cost. Last stdout
-line: one JSON object.
+coarse pass; the int8 full pass alone is timed too, as the baseline of its cost. With a plate
+verifier (inference.verifier) its time per vetted detection is measured too: a frame costs that
+once per detection scoring under `vets_below`. Last stdout line: one JSON object.
 
     python bench/detector.py [--frames N] [--models DIR]
 """
@@ -52,6 +53,21 @@ def time_detector(path: Path, threads: int, frames: int, coarse: bool = True) ->
     return float(np.median(times))
 
 
+def time_verifier(path: Path, frames: int) -> float | None:
+    """Median ms of one verifier look (cut + invoke) at one thread; None without a verifier."""
+    cv2.setNumThreads(1)
+    det = Detector(path, num_threads=1)
+    if det.verifier is None:
+        return None
+    gray = cv2.cvtColor(frame(), cv2.COLOR_BGR2GRAY)
+    times = []
+    for i in range(frames + 5):
+        t0 = time.perf_counter()
+        det.verifier.probability(gray, (600, 420, 120, 60))
+        times.append((time.perf_counter() - t0) * 1000)
+    return float(np.median(times[5:]))
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory. VmHWM belongs to the process's own address space;
     ru_maxrss is not usable in a child: Linux carries the parent's high-water mark over the
@@ -98,6 +114,10 @@ def main() -> None:
         res["coarse_pass_cost"] = round(res["ms_int8_1t"] / ms, 2)
         print(f"detector int8  1 thread(s): {ms:7.2f} ms without the coarse pass (baseline): "
               f"both passes cost {res['coarse_pass_cost']}x")
+    ms = time_verifier(args.models / "detector_int8.tflite", args.frames * 4)
+    if ms is not None:
+        res["ms_verifier_per_detection"] = round(ms, 3)
+        print(f"plate verifier int8 1 thread: {ms:.3f} ms per vetted detection (median)")
     out = subprocess.run([sys.executable, __file__, "--rss-child", "--models", str(args.models)],
                          capture_output=True, text=True, check=True)
     res["peak_rss_mb"] = round(float(out.stdout.strip().splitlines()[-1]), 1)

@@ -146,3 +146,72 @@ def test_shipped_manifest_verifier_files_exist_when_listed():
     m = json.loads((MODELS_DIR / "detector.manifest.json").read_text())
     for name in m.get("verifier", {}).get("files", {}).values():
         assert (MODELS_DIR / name).exists() and name in m["files"]
+
+
+# --- inference.training.verifier_train: folds, jitter, the out-of-fold sweep and its rule ---
+
+def test_folds_keep_a_dash_cam_video_together():
+    from inference.training.verifier_train import FOLDS, fold_of
+
+    assert fold_of("rl_dayride_type1_001_t3.jpg") == fold_of("rl_dayride_type1_001_t520.jpg")
+    folds = {fold_of(f"openlpr_{i}.jpg") for i in range(200)}
+    assert folds == set(range(FOLDS))
+
+
+def test_jittered_boxes_stay_near_the_box_and_the_first_is_exact():
+    from inference.training.verifier_train import jittered
+
+    boxes = jittered((100, 50, 80, 20), np.random.default_rng(0), 50)
+    assert boxes[0] == (100, 50, 80, 20) and len(boxes) == 50
+    b = np.array(boxes[1:])
+    cx, cy = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2
+    assert np.all(np.abs(cx - 140) <= 8.01) and np.all(np.abs(cy - 60) <= 3.01)
+    assert np.all((b[:, 2] >= 68) & (b[:, 2] <= 96)) and np.all((b[:, 3] >= 17) & (b[:, 3] <= 24))
+
+
+def _frames():
+    """Two frames: one plate scoring 0.3 (verifier 0.9) beside clutter scoring 0.5 (verifier
+    0.2); one plate scoring 0.8 and an unlabelled real plate (extra) scoring 0.4."""
+    f1 = {"gt": [[10, 10, 50, 20]], "extra": [], "cands": [
+        {"box": [10, 10, 50, 20], "score": 0.3, "text": "ABC123", "conf": 0.5, "row": 0},
+        {"box": [200, 10, 50, 20], "score": 0.5, "text": "II", "conf": 0.0, "row": 1}]}
+    f2 = {"gt": [[10, 10, 50, 20]], "extra": [[300, 300, 40, 20]], "cands": [
+        {"box": [10, 10, 50, 20], "score": 0.8, "text": "XYZ987", "conf": 0.9, "row": 2},
+        {"box": [300, 300, 40, 20], "score": 0.4, "text": None, "conf": 0.0, "row": 3}]}
+    return [f1, f2], np.array([0.9, 0.2, 0.95, 0.1], np.float32)
+
+
+def test_sweep_counts_recall_and_false_positives_per_rule():
+    from inference.training import verifier_train as vt
+
+    frames, prob = _frames()
+    rows = {(r["threshold"], r["vets_below"], r["min_score"], r["min_chars"]): r
+            for r in vt.sweep(frames, prob)}
+    # threshold 0.25, vet below 0.6 at 0.5: the 0.3 plate passes, the clutter does not
+    r = rows[(0.25, 0.6, 0.5, 0)]
+    assert r["recall"] == 1.0 and r["fp_per_image"] == 0.0
+    # vetting only below 0.45: the clutter (0.5) is not vetted and counts
+    r = rows[(0.25, 0.45, 0.5, 0)]
+    assert r["recall"] == 1.0 and r["fp_per_image"] == 0.5
+    # threshold 0.35: the 0.3 plate is never proposed
+    r = rows[(0.35, 0.6, 0.5, 0)]
+    assert r["recall"] == 0.5 and r["fp_per_image"] == 0.0
+    # min_score 0.05 keeps the clutter and the extra plate: only the clutter counts
+    r = rows[(0.35, 0.6, 0.05, 0)]
+    assert r["recall"] == 0.5 and r["fp_per_image"] == 0.5
+    # the OCR part too: under vets_below a 4-character reading is needed (the clutter's "II"
+    # is dropped although the verifier passes it at 0.05)
+    r = rows[(0.25, 0.6, 0.05, 4)]
+    assert r["recall"] == 1.0 and r["fp_per_image"] == 0.0
+
+
+def test_choose_takes_the_best_recall_within_the_false_positive_budget():
+    from inference.training.verifier_train import choose
+
+    rows = [{"threshold": 0.3, "recall": 0.99, "fp_per_image": 0.2, "f2": 0.9, "min_chars": 0},
+            {"threshold": 0.3, "recall": 0.97, "fp_per_image": 0.05, "f2": 0.95, "min_chars": 0},
+            {"threshold": 0.35, "recall": 0.97, "fp_per_image": 0.05, "f2": 0.95,
+             "min_chars": 0},
+            {"threshold": 0.4, "recall": 0.95, "fp_per_image": 0.01, "f2": 0.96, "min_chars": 0}]
+    assert choose(rows) is rows[2]  # within 0.05: best recall, then the higher threshold
+    assert choose(rows[:1])["threshold"] == 0.3  # none within: best F2
