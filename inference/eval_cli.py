@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "ocr.manifest.json beside it")
     parser.add_argument("--no-coarse", action="store_true",
                         help="full detector pass only (no coarse pass for very large plates)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="no plate verifier: every detection the detector scores over its "
+                        "threshold stays (the verifier's baseline)")
     parser.add_argument("--no-read", action="store_true",
                         help="detection figures only (no OCR; read_* are null)")
     parser.add_argument("--extra-plates", type=Path, default=None, metavar="JSON",
@@ -233,14 +236,17 @@ def run(args: argparse.Namespace) -> int:
         items = load_dataset(args.dir, args.split)
         extra = _extra(args)
         detector = Detector(args.detector, num_threads=args.threads, threshold=args.threshold,
-                            coarse=not getattr(args, "no_coarse", False))
+                            coarse=not getattr(args, "no_coarse", False),
+                            verify=not getattr(args, "no_verify", False))
         models = reader_files(args) if reading else []
         recognize = pipeline(args, detector, models) if reading else detector_only(detector)
     except (DatasetError, ModelError, OSError, ValueError) as exc:
         raise SystemExit(f"alpr eval: {exc}") from exc
     summary = evaluate(items, recognize, reading, extra, threads=args.threads)
     print(format_summary(summary))
-    print(f"{'detector':<17} {detector.model.path.name} {detector.model.version}")
+    vetted = "" if detector.verifier is None else \
+        f" + verifier {detector.verifier.model.path.name}"
+    print(f"{'detector':<17} {detector.model.path.name} {detector.model.version}{vetted}")
     if reading:
         names = " + ".join(Path(p).name for p in models)
         print(f"{'reader':<17} {names} (region {args.region})")

@@ -215,3 +215,44 @@ def test_choose_takes_the_best_recall_within_the_false_positive_budget():
             {"threshold": 0.4, "recall": 0.95, "fp_per_image": 0.01, "f2": 0.96, "min_chars": 0}]
     assert choose(rows) is rows[2]  # within 0.05: best recall, then the higher threshold
     assert choose(rows[:1])["threshold"] == 0.3  # none within: best F2
+
+
+def test_a_smoke_run_trains_exports_and_records_a_verifier_the_detector_loads(tmp_path, capsys):
+    """End to end on synthetic frames: candidates, four folds, sweep, final training, export
+    and --record into a copy of the shipped detector, which then loads and applies it."""
+    import cv2
+
+    from inference.training import verifier_train
+
+    scenes = tmp_path / "data" / "scenes"
+    (scenes / "images").mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    with open(scenes / "labels.jsonl", "w") as f:
+        for i in range(12):
+            plates = [(int(rng.integers(200, 1080)), int(rng.integers(150, 600)), 120)]
+            image, quads = compose_frame(plates, seed=i)
+            name = f"openlpr_train_{i}.jpg"
+            cv2.imwrite(str(scenes / "images" / name), image)
+            q = quads[0]
+            box = [float(q[:, 0].min()), float(q[:, 1].min()), float(np.ptp(q[:, 0])),
+                   float(np.ptp(q[:, 1]))]
+            f.write(json.dumps({"image": name, "source": "test", "plates": [
+                {"box": box, "text": None, "corners": None}]}) + "\n")
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps({"plates": [], "reviewed": []}))
+    (tmp_path / "det").mkdir()
+    model = _copy_models(tmp_path / "det")
+    verifier_train.main(["--data", str(tmp_path / "data"), "--model", str(model), "--work",
+                         str(tmp_path / "work"), "--extra-plates", str(extra), "--epochs", "1",
+                         "--threads", "1", "--record", "--smoke"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["recorded"] and out["cuts"] > 12 * verifier_train.JITTER
+    m = json.loads((tmp_path / "det" / "detector.manifest.json").read_text())
+    chosen = out["chosen"]
+    assert m["verifier"]["min_score"] == chosen["min_score"]
+    assert m["default_threshold"] == chosen["threshold"]
+    assert ("confirmation" in m) == bool(chosen["min_chars"])
+    det = Detector(model)
+    assert det.verifier is not None and det.threshold == chosen["threshold"]
+    image, _ = compose_frame([(640, 400, 120)], seed=99)
+    det.detect(image)  # runs with the verifier it recorded
