@@ -18,8 +18,8 @@ def _truth(quads):
 
 
 def _copy_models(dst, manifest_edit=None):
-    for path in MODELS_DIR.glob("detector*"):
-        shutil.copy(path, dst / path.name)
+    for path in [*MODELS_DIR.glob("detector*"), *MODELS_DIR.glob("verifier*")]:
+        shutil.copy(path, dst / path.name)  # the detector family: passes and verifier
     if manifest_edit:
         m = json.loads((dst / "detector.manifest.json").read_text())
         manifest_edit(m)
