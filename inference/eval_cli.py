@@ -5,9 +5,10 @@ A labelled plate counts as detected when a detection overlaps it with IoU >= 0.3
 matching no labelled plate are false positives. `ms` is the recognition time of one image after
 decoding it. The images go through a `Recognize` callable, `image -> [(box, candidates)]`: the
 plates found, each with its candidate strings, best first. By default that is the unit's
-pipeline (`PlateRecognizer.find`: detection with the model's two-tier confirmation, rectify,
-OCR, format ranking); with --no-read the detector alone at its operating threshold, and the
-read_* figures are null.
+pipeline (`PlateRecognizer.find`: detection with the model's plate verifier, or its two-tier
+confirmation when its manifest has one, rectify, OCR, format ranking); with --no-read the
+detector alone at its operating threshold (its verifier included; --no-verify leaves it out),
+and the read_* figures are null.
 
 With --extra-plates (scenes layout; docs/eval/scene_extra_plates.json: plates the labels leave
 out, found by eye) a detection matching no labelled plate but an extra plate (IoU >= 0.3)
@@ -53,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="detector .tflite (default: the shipped int8 model)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="one detection score threshold (default: the model manifest's "
-                        "operating point, with its two-tier confirmation when reading)")
+                        "operating point, with its two-tier confirmation when reading; the "
+                        "verifier still vets low scores)")
     parser.add_argument("--ocr", type=Path, action="append", default=None,
                         help="OCR .tflite; repeat to read with an ensemble (default: the "
                         "shipped int8 reader for --region); checked against the "

@@ -63,7 +63,8 @@ EDGE_COLUMNS = 1  # a character read this close to a crop end triggers the secon
 class PlateDetector(Protocol):
     """inference.detector.Detector's contract. A detector may also carry a `confirmation`
     (inference.detector.Confirmation): then the recogniser asks it for detections down to
-    `confirmation.propose` and keeps the low-scoring ones only when they read as a plate."""
+    `confirmation.propose` and keeps the low-scoring ones only when they read as a plate.
+    (A plate verifier, when the detector has one, acts inside `detect`.)"""
 
     def detect(self, image: np.ndarray, threshold: float | None = None) -> list[Detection]: ...
 
