@@ -80,14 +80,46 @@ def jittered(box, rng: np.random.Generator, n: int) -> list[tuple]:
     return out
 
 
-def collect(items, detector, recognizer, extra, seed: int) -> dict:
-    """Candidates of every training frame with their cuts, labels and readings."""
+def synthetic_boxes(rng: np.random.Generator, canvas: np.ndarray, plates: np.ndarray, draw,
+                    n: int) -> list[tuple]:
+    """Paste n rendered plates (US, EU, BR; day and IR looks; square ones too) into the gray
+    frame `canvas` in place, away from its real plates, 28 px to 0.8 of the frame's height wide;
+    returns their boxes. Real training plates are few and of few designs (Pakistan-heavy web
+    photos, one Romanian dash-cam, Brazil): these teach the verifier what else a plate is."""
+    from inference.detector import iou_xywh
+    from inference.training.scenes import _paste_quad, paste
+
+    h, w = canvas.shape
+    size = min(h, w)
+    out = []
+    for _ in range(n):
+        plate, corners = draw(rng)
+        aspect = float(np.ptp(corners[:, 0]) / max(1.0, np.ptp(corners[:, 1])))
+        quad = _paste_quad(rng, size, aspect, min_w=28) + np.array(
+            [rng.uniform(0, w - size), rng.uniform(0, h - size)], np.float32)
+        box = np.array([[*quad.min(0), *np.ptp(quad, 0)]], np.float32)
+        if len(plates) and iou_xywh(box, plates).max() > 0.05:
+            continue
+        paste(rng, canvas, plate, quad, src=corners)
+        out.append(tuple(float(v) for v in box[0]))
+    return out
+
+
+def collect(items, detector, recognizer, extra, seed: int, synthetic: int = 0) -> dict:
+    """Candidates of every training frame with their cuts, labels and readings; with
+    `synthetic`, that many rendered plates per frame as plates too."""
     import cv2
 
     from inference.detector import iou_xywh, to_gray
     from inference.pipeline import top_candidate
 
     rng = np.random.default_rng(seed)
+    draw = None
+    if synthetic:
+        from inference.training.detector_render import plate_source
+
+        draw = plate_source(1500, seed=99, p_two_line=0.15)
+        syn_rng = np.random.default_rng(seed + 1)
     crops, labels, folds, cand_rows = [], [], [], []
     frames = []
     for n, item in enumerate(items):
@@ -110,14 +142,20 @@ def collect(items, detector, recognizer, extra, seed: int) -> dict:
                                    "conf": conf, "row": len(cand_rows)})
             cand_rows.append(len(crops) + len(samples) * JITTER)
             samples.append((d.box, 1 if best >= 0.3 else 0 if best <= 0.1 else -1, d))
-        for box, label, _ in samples:
-            for b in jittered(box, rng, JITTER):
-                try:
-                    crops.append(plate_crop(gray, b))
-                except ValueError:
-                    crops.append(np.zeros(INPUT, np.uint8))
-                labels.append(label)
-                folds.append(fold)
+        sources = [(gray, samples)]
+        if draw is not None:
+            canvas = gray.copy()
+            boxes = synthetic_boxes(syn_rng, canvas, plates, draw, synthetic)
+            sources.append((canvas, [(b, 1, None) for b in boxes]))
+        for frame_gray, frame_samples in sources:
+            for box, label, _ in frame_samples:
+                for b in jittered(box, rng, JITTER):
+                    try:
+                        crops.append(plate_crop(frame_gray, b))
+                    except ValueError:
+                        crops.append(np.zeros(INPUT, np.uint8))
+                    labels.append(label)
+                    folds.append(fold)
         frames.append(frame)
         if n % 100 == 0:
             logger.info("collected %d/%d frames, %d cuts", n, len(items), len(crops))
@@ -273,6 +311,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--version", default="1.0.0")
+    parser.add_argument("--synthetic", type=int, default=2, metavar="N",
+                        help="rendered plates pasted into each training frame as plates "
+                        "(default 2; 0: real cuts only, as the first verifier)")
     parser.add_argument("--smoke", action="store_true",
                         help="a few frames, to check the tool end to end (not a verifier to ship)")
     parser.add_argument("--record", action="store_true",
@@ -299,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
         extra = load_extra_plates(args.extra_plates, "train")
         items = load_scenes(args.data / "scenes", "train")
         data = collect(items[::max(1, len(items) // 40)] if args.smoke else items, det, rec,
-                       extra, args.seed)
+                       extra, args.seed, args.synthetic)
         np.savez(cache, **{k: data[k] for k in ("crops", "labels", "folds", "cand_rows")})
         (work / "frames.json").write_text(json.dumps(data["frames"]))
     crops, labels, folds = data["crops"], data["labels"], data["folds"]
