@@ -61,7 +61,7 @@ def time_verifier(path: Path, frames: int) -> float | None:
         return None
     gray = cv2.cvtColor(frame(), cv2.COLOR_BGR2GRAY)
     times = []
-    for i in range(frames + 5):
+    for _ in range(frames + 5):
         t0 = time.perf_counter()
         det.verifier.probability(gray, (600, 420, 120, 60))
         times.append((time.perf_counter() - t0) * 1000)

@@ -8,7 +8,7 @@ import pytest
 
 from inference.detector import Detector
 from inference.eval_data import match
-from inference.runtime import MODELS_DIR, ModelIntegrityError
+from inference.runtime import MODELS_DIR, ModelError, ModelIntegrityError
 from inference.training.synthetic import compose_frame
 
 
@@ -25,6 +25,18 @@ def _copy_models(dst, manifest_edit=None):
         manifest_edit(m)
         (dst / "detector.manifest.json").write_text(json.dumps(m))
     return dst / "detector_int8.tflite"
+
+
+def assert_refused_and_swap_keeps_current(path, match, attr):
+    """A detector folder that fails to load with ModelError (`match`) is also refused by
+    swap_model, which keeps the current model and its `attr` setting."""
+    with pytest.raises(ModelError, match=match):
+        Detector(path)
+    det = Detector()
+    model, setting = det.model, getattr(det, attr)
+    with pytest.raises(ModelError, match=match):
+        det.swap_model(path)
+    assert det.model is model and getattr(det, attr) is setting
 
 
 def test_shipped_manifest_lists_a_coarse_file_per_variant():

@@ -10,14 +10,14 @@ from inference.detector import Confirmation, Detector
 from inference.ocr import PlateReader
 from inference.pipeline import PlateRecognizer
 from inference.rectify import box_of
-from inference.runtime import MODELS_DIR, ModelError
+from inference.runtime import MODELS_DIR
 from inference.tracker import Tracker
 from inference.training import detector_confirm
 from inference.training.ocr_effects import background
 from inference.training.render import render_plate
 from inference.training.synthetic import compose_frame
 from inference.types import Detection
-from tests.test_detector_coarse import _copy_models
+from tests.test_detector_coarse import _copy_models, assert_refused_and_swap_keeps_current
 
 
 def test_shipped_detector_carries_its_confirmation_unless_a_threshold_is_given():
@@ -59,14 +59,9 @@ def test_a_manifest_confirmation_reads_min_confidence_when_present(tmp_path):
     [0.35, 0.5, 4],  # not a mapping
 ])
 def test_a_bad_confirmation_block_is_refused_and_a_swap_keeps_the_current_model(tmp_path, block):
-    path = _copy_models(tmp_path, lambda m: m.update(confirmation=block))
-    with pytest.raises(ModelError, match="confirmation"):
-        Detector(path)
-    det = Detector()
-    model, rule = det.model, det.confirmation
-    with pytest.raises(ModelError, match="confirmation"):
-        det.swap_model(path)
-    assert det.model is model and det.confirmation is rule
+    assert_refused_and_swap_keeps_current(
+        _copy_models(tmp_path, lambda m: m.update(confirmation=block)), "confirmation",
+        "confirmation")
 
 
 def test_a_manifest_without_confirmation_runs_one_threshold(tmp_path):

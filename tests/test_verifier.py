@@ -11,7 +11,7 @@ from inference.detector import Detector
 from inference.runtime import MODELS_DIR, ModelError, ModelIntegrityError
 from inference.training.synthetic import compose_frame
 from inference.verifier import VerifierSettings, plate_crop
-from tests.test_detector_coarse import _copy_models
+from tests.test_detector_coarse import _copy_models, assert_refused_and_swap_keeps_current
 
 
 def test_plate_crop_keeps_the_box_with_its_context_at_fixed_size():
@@ -104,14 +104,8 @@ def test_the_verifier_gives_a_probability_per_box(tmp_path, verifier_files):
 ])
 def test_a_bad_verifier_block_is_refused_and_a_swap_keeps_the_current_model(tmp_path, block,
                                                                             verifier_files):
-    path = _with_verifier(tmp_path, verifier_files, **block)
-    with pytest.raises(ModelError, match="verifier"):
-        Detector(path)
-    det = Detector()
-    model, verifier = det.model, det.verifier
-    with pytest.raises(ModelError, match="verifier"):
-        det.swap_model(path)
-    assert det.model is model and det.verifier is verifier
+    assert_refused_and_swap_keeps_current(_with_verifier(tmp_path, verifier_files, **block),
+                                          "verifier", "verifier")
 
 
 def test_a_corrupted_verifier_file_is_refused(tmp_path, verifier_files):

@@ -165,7 +165,6 @@ def collect(items, detector, recognizer, extra, seed: int, synthetic: int = 0) -
 
 
 def build_model():
-    import tensorflow as tf
     from tensorflow import keras
 
     inp = keras.Input((*INPUT, 1), name="image")
@@ -179,7 +178,6 @@ def build_model():
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(0.3)(x)
     out = keras.layers.Dense(1, activation="sigmoid", name="plate")(x)
-    del tf
     return keras.Model(inp, out, name="plate_verifier")
 
 
@@ -197,7 +195,6 @@ def augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def train(crops, labels, epochs: int, seed: int, log_name: str):
-    import tensorflow as tf
     from tensorflow import keras
 
     keras.utils.set_random_seed(seed)
@@ -215,9 +212,9 @@ def train(crops, labels, epochs: int, seed: int, log_name: str):
         for i in range(0, len(x), 128):
             idx = order[i:i + 128]
             w = np.where(y[idx] == 1, pos_w, 1.0).astype(np.float32)
-            losses.append(float(model.train_on_batch(augment(x[idx], rng), y[idx], sample_weight=w)))
+            batch = augment(x[idx], rng)
+            losses.append(float(model.train_on_batch(batch, y[idx], sample_weight=w)))
         logger.info("%s epoch %d/%d loss %.4f", log_name, epoch + 1, epochs, np.mean(losses))
-    del tf
     return model
 
 
@@ -322,8 +319,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    except RuntimeError:  # TensorFlow already ran in this process (a caller's, e.g. a test)
+        logger.warning("TensorFlow already initialised here: --threads %d not applied",
+                       args.threads)
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
