@@ -20,7 +20,8 @@ def test_the_plan_is_the_shipped_recipe_in_order(tmp_path):
         "train s1", "train s2", "threshold s2", "export s2",
         "mine with s2", "train s3", "threshold s3", "export s3",
         "mine with s3", "train s4", "threshold s4", "export s4",
-        "mine with s4", "train s5", "threshold s5", "export s5", "confirmation s5"]
+        "mine with s4", "train s5", "threshold s5", "export s5", "confirmation s5",
+        "verifier s5"]
     argv = {s.name: s.argv() for s in steps if not s.name.startswith("export")}
     assert argv["train s1"][argv["train s1"].index("--steps") + 1] == "2250"  # 4500 x 0.5
     assert "--resume" not in argv["train s1"] and argv["train s1"].count("--threads") == 1
@@ -87,16 +88,17 @@ class FakeTools:
             log.write_text('{"chosen": 0.45}\n')
         elif module.endswith("detector_mining"):
             Path(argv[argv.index("--out") + 1]).write_text(json.dumps({"counts": {}}))
-        elif module.endswith("detector_confirm"):
+        elif module.endswith(("detector_confirm", "verifier_train")):
+            key = "confirmation" if module.endswith("detector_confirm") else "verifier"
             m = Path(argv[argv.index("--model") + 1]).parent / "detector.manifest.json"
-            m.write_text(json.dumps({**json.loads(m.read_text()), "confirmation": {}}))
+            m.write_text(json.dumps({**json.loads(m.read_text()), key: {}}))
         return 0
 
 
 def test_run_steps_runs_everything_once_and_a_rerun_does_nothing(tmp_path):
     tools = FakeTools()
     recipe.run_steps(recipe.plan(tmp_path, tmp_path / "data"), tools)
-    assert len(tools.calls) == 17
+    assert len(tools.calls) == 18
     again = FakeTools()
     recipe.run_steps(recipe.plan(tmp_path, tmp_path / "data"), again)
     assert again.calls == []
@@ -112,7 +114,7 @@ def test_a_failed_step_stops_the_recipe_and_the_same_command_resumes_there(tmp_p
     resumed = FakeTools()
     recipe.run_steps(recipe.plan(tmp_path, tmp_path / "data"), resumed)
     assert resumed.calls[0][0].endswith("detector_threshold")  # s1 and s2 were not trained again
-    assert len(resumed.calls) == 15
+    assert len(resumed.calls) == 16
 
 
 def test_a_step_that_exits_0_without_its_output_is_a_failure(tmp_path):
