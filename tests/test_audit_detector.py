@@ -12,13 +12,13 @@ from inference.runtime import MODELS_DIR, ModelError
 
 def _copy_models(tmp_path, **changes):
     """The shipped detector files with a manifest edited by `changes` (hashes still match)."""
-    for path in MODELS_DIR.glob("detector*"):
+    for path in [*MODELS_DIR.glob("detector*"), *MODELS_DIR.glob("verifier*")]:
         shutil.copy(path, tmp_path / path.name)
     manifest = tmp_path / "detector.manifest.json"
     doc = json.loads(manifest.read_text())
     for key, value in changes.items():
         if isinstance(value, dict):
-            doc[key] = {**doc[key], **value}
+            doc[key] = {**doc.get(key, {}), **value}
         else:
             doc[key] = value
     manifest.write_text(json.dumps(doc))

@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent("""
     from inference.runtime import MODELS_DIR, Model
     ran = []
     for p in sorted(MODELS_DIR.glob("*.tflite")):
-        family = "detector" if p.name.startswith("detector") else "ocr"
+        family = "detector" if p.name.startswith(("detector", "verifier")) else "ocr"
         m = Model(p, MODELS_DIR / f"{family}.manifest.json", runtime="tflite_runtime")
         outs = m.run(np.zeros(m.input_spec.shape, np.float32))
         ran.append([p.name, m.runtime, all(np.isfinite(o).all() for o in outs)])

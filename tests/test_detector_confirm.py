@@ -20,13 +20,20 @@ from inference.types import Detection
 from tests.test_detector_coarse import _copy_models, assert_refused_and_swap_keeps_current
 
 
-def test_shipped_detector_carries_its_confirmation_unless_a_threshold_is_given():
-    block = json.loads((MODELS_DIR / "detector.manifest.json").read_text())["confirmation"]
+def test_a_detector_carries_its_confirmation_unless_a_threshold_is_given(tmp_path):
+    block = {"propose": 0.35, "confirm": 0.6, "min_chars": 4}
+    path = _copy_models(tmp_path, lambda m: m.update(confirmation=block))
+    det = Detector(path)
+    assert det.confirmation == Confirmation(0.35, 0.6, 4, 0)
+    assert Detector(path, threshold=0.3).confirmation is None  # the caller chose one point
+
+
+def test_the_shipped_detector_decides_low_scores_with_its_verifier_not_the_ocr():
+    m = json.loads((MODELS_DIR / "detector.manifest.json").read_text())
     det = Detector()
-    assert det.confirmation == Confirmation(block["propose"], block["confirm"],
-                                            block["min_chars"], block.get("min_confidence", 0))
-    assert det.confirmation.propose < det.threshold <= det.confirmation.confirm
-    assert Detector(threshold=0.3).confirmation is None  # the caller chose one operating point
+    assert "confirmation" not in m and det.confirmation is None
+    assert det.verifier is not None and det.threshold == m["default_threshold"]
+    assert det.threshold < det.verifier.settings.vets_below
 
 
 def test_keeps_high_scores_and_plate_length_reads_only():

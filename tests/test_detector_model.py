@@ -72,7 +72,8 @@ def test_swap_to_a_corrupt_model_keeps_the_current_one(frame, tmp_path):
     image, _ = frame
     det = Detector()
     before = [d.box for d in det.detect(image)]
-    for path in MODELS_DIR.glob("detector*"):  # both passes' files and the manifest
+    # both passes' files, the verifier's and the manifest
+    for path in [*MODELS_DIR.glob("detector*"), *MODELS_DIR.glob("verifier*")]:
         shutil.copy(path, tmp_path / path.name)
     bad = tmp_path / "detector_int8.tflite"
     data = bytearray(bad.read_bytes())

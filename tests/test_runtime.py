@@ -36,7 +36,8 @@ def test_manifest_lists_both_variants_with_sizes_under_4mb():
     manifest = load_manifest(MANIFEST)
     assert manifest["family"] == "detector" and manifest["version"]
     coarse = set(manifest.get("coarse", {}).get("files", {}).values())  # the coarse pass
-    assert set(manifest["files"]) == {INT8.name, FLOAT.name} | coarse
+    verifier = set(manifest.get("verifier", {}).get("files", {}).values())  # its plate verifier
+    assert set(manifest["files"]) == {INT8.name, FLOAT.name} | coarse | verifier
     for name, entry in manifest["files"].items():
         assert len(entry["sha256"]) == 64
         assert (MODELS_DIR / name).stat().st_size == entry["bytes"] <= 4 * 1024 * 1024

@@ -255,7 +255,8 @@ def choose(rows: list[dict]) -> dict:
     return max(rows, key=lambda r: (r["f2"], r["threshold"]))
 
 
-def record(model_path: Path, paths: dict, chosen: dict, n_cuts: int, version: str) -> None:
+def record(model_path: Path, paths: dict, chosen: dict, n_cuts: int, version: str,
+           synthetic: int = 0) -> None:
     """Copy the verifier files beside the detector and write its block (and the chosen
     threshold / confirmation) into that detector's manifest."""
     from inference.detector import MANIFEST
@@ -277,7 +278,8 @@ def record(model_path: Path, paths: dict, chosen: dict, n_cuts: int, version: st
         "chosen_by": "python -m inference.training.verifier_train (training split, "
                      f"{FOLDS} folds out of fold, {rule})",
         "data": f"{n_cuts} cuts ({JITTER} per candidate or plate) of the scenes' training split: "
-                f"detector candidates >= {LOW} and the labelled and extra plates"}
+                f"detector candidates >= {LOW} and the labelled and extra plates"
+                + (f", {synthetic} rendered plates pasted into each frame" if synthetic else "")}
     manifest["default_threshold"] = chosen["threshold"]
     if chosen["min_chars"]:
         manifest["confirmation"] = {"propose": chosen["threshold"],
@@ -367,7 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     paths = export_tflite(model, [c.astype(np.float32)[None, :, :, None] / 255.0 for c in calib],
                           work, "verifier")
     if args.record:
-        record(det.model.path, paths, chosen, len(labels), args.version)
+        record(det.model.path, paths, chosen, len(labels), args.version, args.synthetic)
     print(json.dumps({"chosen": chosen, "cuts": len(labels), "recorded": args.record,
                       "minutes": round((time.monotonic() - started) / 60, 1)}))
 
