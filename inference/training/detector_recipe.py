@@ -38,7 +38,7 @@ STAGE_STEPS = {"s1": 4500, "s2": 5000, "s3": 4000, "s4": 4000, "s5": 4000}  # as
 # seconds per training step on this project's 2-core x86 machine, quiet (docs/detector.md, Time)
 SECONDS_PER_STEP = {1: 0.67, 2: 0.43}
 # mining, thresholds, exports and validations between the stages (20 min), and the plate
-# verifier at the end (63.5 min measured with two threads beside other work, session 9)
+# verifier at the end (55 min measured with two threads, part of it beside a test run; session 9)
 OVERHEAD_S = 20 * 60 + 60 * 60
 
 

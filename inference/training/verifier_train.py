@@ -21,7 +21,7 @@ TRAINING split of the scenes only.
    one, else none).
 
     python -m inference.training.verifier_train --work DIR [--model detector_int8.tflite] \\
-        [--data ../shared/data] [--epochs 14] [--threads 2] [--seed 0] [--record] [--smoke]
+        [--data ../shared/data] [--epochs 10] [--threads 2] [--seed 0] [--record] [--smoke]
 
 Last line of stdout: one JSON object with the out-of-fold sweep's chosen rule and figures.
 """
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder for the candidates cache, the sweep and the exported files")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--extra-plates", type=Path, default=EXTRA_PLATES)
-    parser.add_argument("--epochs", type=int, default=14)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--version", default="1.0.0")
