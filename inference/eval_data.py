@@ -52,12 +52,18 @@ class LabelledImage:
         self.name = self.name or self.path.name
 
 
+def video_of(image: str) -> str | None:
+    """The dash-cam video a scenes frame was cut from (None for a still photograph)."""
+    m = _VIDEO.match(image)
+    return m.group(1) if m else None
+
+
 def scene_split(image: str, source: str) -> str:
     """"train" or "val" for one scenes image: whole videos for the dash-cam frames, the source's
     own val list for open-lpr, a fixed hash of the file name (1 in 5) for the rest."""
-    m = _VIDEO.match(image)
-    if m:
-        return "val" if m.group(1) in VAL_VIDEOS else "train"
+    video = video_of(image)
+    if video:
+        return "val" if video in VAL_VIDEOS else "train"
     if image.startswith("openlpr_"):
         return "val" if image.startswith("openlpr_val_") else "train"
     digest = hashlib.sha256(image.encode()).digest()

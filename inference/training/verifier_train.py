@@ -56,10 +56,9 @@ EXTRA_PLATES = Path(__file__).resolve().parents[2] / "docs" / "eval" / "scene_ex
 
 def group_of(image: str) -> str:
     """Fold key: the video for dash-cam frames (neighbours are near-duplicates), else the file."""
-    from inference.eval_data import _VIDEO
+    from inference.eval_data import video_of
 
-    m = _VIDEO.match(image)
-    return m.group(1) if m else image
+    return video_of(image) or image
 
 
 def fold_of(image: str) -> int:
@@ -133,7 +132,7 @@ def collect(items, detector, recognizer, extra, seed: int, synthetic: int = 0) -
         fold = fold_of(item.path.name)
         frame = {"image": item.path.name, "fold": fold, "gt": gt.tolist(), "extra": eb.tolist(),
                  "cands": []}
-        samples = [(tuple(b), 1, None) for b in plates]  # the plates' own boxes
+        samples = [(tuple(b), 1) for b in plates]  # the plates' own boxes
         for d, r in zip(dets, reads, strict=True):
             box = np.array([d.box], np.float32)
             best = float(iou_xywh(box, plates).max()) if len(plates) else 0.0
@@ -141,14 +140,14 @@ def collect(items, detector, recognizer, extra, seed: int, synthetic: int = 0) -
             frame["cands"].append({"box": list(d.box), "score": d.score, "text": text,
                                    "conf": conf, "row": len(cand_rows)})
             cand_rows.append(len(crops) + len(samples) * JITTER)
-            samples.append((d.box, 1 if best >= 0.3 else 0 if best <= 0.1 else -1, d))
+            samples.append((d.box, 1 if best >= 0.3 else 0 if best <= 0.1 else -1))
         sources = [(gray, samples)]
         if draw is not None:
             canvas = gray.copy()
             boxes = synthetic_boxes(syn_rng, canvas, plates, draw, synthetic)
-            sources.append((canvas, [(b, 1, None) for b in boxes]))
+            sources.append((canvas, [(b, 1) for b in boxes]))
         for frame_gray, frame_samples in sources:
-            for box, label, _ in frame_samples:
+            for box, label in frame_samples:
                 for b in jittered(box, rng, JITTER):
                     try:
                         crops.append(plate_crop(frame_gray, b))
